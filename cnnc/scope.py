@@ -1,0 +1,166 @@
+"""Programs and names: imports, the block and constant tables, expression values.
+
+A Program is the root file plus everything it imports (transitively). Blocks
+and constants of all its files share one namespace; its networks are the root
+file's own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import ast
+from .errors import CnncError, did_you_mean
+from .syntax import parse, parse_file
+
+
+@dataclass
+class Program:
+    root: str
+    networks: list[ast.Network]
+    blocks: dict[str, ast.Block] = field(default_factory=dict)
+    lets: dict[str, ast.Let] = field(default_factory=dict)
+
+
+def load_program(path: str | Path) -> Program:
+    return _assemble(parse_file(path), Path(path))
+
+
+def load_source(text: str, file: str = "<string>") -> Program:
+    """A program from text; its imports resolve relative to ``file``'s folder."""
+    return _assemble(parse(text, file), Path(file))
+
+
+def _assemble(module: ast.Module, path: Path) -> Program:
+    program = Program(module.path, [])
+    modules = _with_imports(module, path, [path.resolve()], {})
+    for mod in modules:
+        for block in mod.blocks:
+            _define(program.blocks, block.name, block, "block")
+        for let in mod.lets:
+            _define(program.lets, let.name, let, "constant")
+    names: dict[str, ast.Network] = {}
+    for network in module.networks:
+        _define(names, network.name, network, "network")
+    program.networks = module.networks
+    return program
+
+
+def _define(table: dict, name: str, item, what: str) -> None:
+    if name in table:
+        raise CnncError(f"{what} '{name}' is defined twice; the first is at {table[name].loc}", item.loc)
+    table[name] = item
+
+
+def _with_imports(module: ast.Module, path: Path, stack: list[Path], done: dict) -> list[ast.Module]:
+    """The module and every module it imports, each once, imported ones first."""
+    result = []
+    for imp in module.imports:
+        target = (path.parent / imp.path).resolve()
+        if target in stack:
+            cycle = " -> ".join(p.name for p in stack[stack.index(target) :] + [target])
+            raise CnncError(f"import cycle: {cycle}", imp.loc)
+        if target in done:
+            continue
+        if not target.is_file():
+            raise CnncError(f"cannot import '{imp.path}': no such file ({target})", imp.loc)
+        child = parse_file(target)
+        done[target] = child
+        result += _with_imports(child, target, stack + [target], done)
+        result.append(child)
+    return result + [module] if len(stack) == 1 else result
+
+
+# --- values -----------------------------------------------------------------
+
+OPERATORS = {
+    "+": lambda a, b: a + b,
+    "-": lambda a, b: a - b,
+    "*": lambda a, b: a * b,
+    "//": lambda a, b: a // b,
+}
+
+
+class Evaluator:
+    """Evaluates expressions; constants lazily and once, with cycle detection."""
+
+    def __init__(self, program: Program):
+        self.program = program
+        self.constants: dict[str, int | float] = {}
+        self.evaluating: list[str] = []
+
+    def value(self, expr: ast.Expr, env: dict) -> int | float:
+        if isinstance(expr, (ast.IntLit, ast.FloatLit)):
+            return expr.value
+        if isinstance(expr, ast.NameRef):
+            return self._name(expr, env)
+        if isinstance(expr, ast.Neg):
+            return -self.value(expr.operand, env)
+        left, right = self.value(expr.left, env), self.value(expr.right, env)
+        if expr.op == "//" and right == 0:
+            raise CnncError("division by zero", expr.right.loc, f"'{_text(expr.right)}' is 0 here")
+        try:
+            return OPERATORS[expr.op](left, right)
+        except OverflowError:
+            raise CnncError("number too large", expr.loc) from None
+
+    def _name(self, ref: ast.NameRef, env: dict):
+        if ref.name in env:
+            return env[ref.name]
+        if ref.name in self.constants:
+            return self.constants[ref.name]
+        let = self.program.lets.get(ref.name)
+        if let is None:
+            hint = did_you_mean(ref.name, list(env) + list(self.program.lets))
+            raise CnncError(f"unknown name '{ref.name}'", ref.loc, hint)
+        if ref.name in self.evaluating:
+            chain = " -> ".join(self.evaluating[self.evaluating.index(ref.name) :] + [ref.name])
+            raise CnncError(f"constant '{ref.name}' depends on itself: {chain}", let.loc)
+        self.evaluating.append(ref.name)
+        self.constants[ref.name] = self.value(let.value, {})
+        self.evaluating.pop()
+        return self.constants[ref.name]
+
+    def integer(self, expr: ast.Expr, env: dict, what: str, minimum: int = 1) -> int:
+        """A whole number >= minimum (a size, channel count, stride, ...)."""
+        value = self.value(expr, env)
+        if isinstance(value, float):
+            if not value.is_integer():
+                raise CnncError(f"{what} must be a whole number, got {value:g}", expr.loc, _shown(expr, value))
+            value = int(value)
+        if value < minimum:
+            kind = "positive" if minimum == 1 else f"at least {minimum}"
+            raise CnncError(f"{what} must be {kind}, got {value}", expr.loc, _shown(expr, value))
+        return value
+
+    def number(self, expr: ast.Expr, env: dict, what: str, low=None, high=None, open_high=False) -> float:
+        try:
+            value = float(self.value(expr, env))
+        except OverflowError:
+            raise CnncError(f"{what} is too large", expr.loc) from None
+        too_high = high is not None and (value >= high if open_high else value > high)
+        if (low is not None and value < low) or too_high:
+            bound = f"[{low}, {high})" if open_high else f"[{low}, {high}]"
+            if high is None:
+                bound = f"at least {low}"
+            raise CnncError(f"{what} must be in {bound}, got {value:g}", expr.loc, _shown(expr, value))
+        return value
+
+
+def _text(expr: ast.Expr) -> str:
+    if isinstance(expr, (ast.IntLit, ast.FloatLit)):
+        return f"{expr.value:g}" if isinstance(expr.value, float) else str(expr.value)
+    if isinstance(expr, ast.NameRef):
+        return expr.name
+    if isinstance(expr, ast.Neg):
+        return f"-{_text(expr.operand)}"
+    return f"({_text(expr.left)} {expr.op} {_text(expr.right)})"
+
+
+def _shown(expr: ast.Expr, value) -> str | None:
+    """'(c // 3) = 21.3' style hint when the expression is not a plain literal."""
+    if isinstance(expr, (ast.IntLit, ast.FloatLit)):
+        return None
+    return f"{_text(expr)} = {value:g}" if isinstance(value, float) else f"{_text(expr)} = {value}"
+
