@@ -10,11 +10,10 @@ from .size import window_out
 
 def _windows(attrs, shape, op, warn):
     """Output H, W of a sliding window op, warning about unreached rows/columns."""
-    sizes = []
-    for axis, n in zip(("rows", "columns"), shape[1:]):
-        i = 0 if axis == "rows" else 1
+    sizes, dropped = [], []
+    for i, axis in enumerate(("rows", "columns")):
         w = window_out(
-            n, attrs["kernel"][i], attrs["stride"][i], attrs["pad"][i],
+            shape[1 + i], attrs["kernel"][i], attrs["stride"][i], attrs["pad"][i],
             attrs.get("dilation", (1, 1))[i], attrs.get("ceil", False),
         )  # fmt: skip
         if w.out < 1:
@@ -23,9 +22,10 @@ def _windows(attrs, shape, op, warn):
                 f"(N + 2P - F)/S + 1 = {w.formula}",
             )
         if w.dropped:
-            warn(f"drops the last {w.dropped} input {axis if w.dropped > 1 else axis[:-1]} "
-                 f"(the window never reaches them: {w.formula} is not exact)")  # fmt: skip
+            dropped.append(f"{w.dropped} {axis if w.dropped > 1 else axis[:-1]} ({w.formula} is not exact)")
         sizes.append(w.out)
+    if dropped:
+        warn(f"drops the last {' and '.join(dropped)}: no window reaches them")
     return tuple(sizes)
 
 
