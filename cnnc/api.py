@@ -24,7 +24,9 @@ def load_all(path: str | Path, network: str | None = None, input_shape=None, str
     return compile_program(load_program(path), network, input_shape, strict)
 
 
-def loads(text: str, network: str | None = None, input_shape=None, strict: bool = False, file: str = "<string>") -> Graph:
+def loads(
+    text: str, network: str | None = None, input_shape=None, strict: bool = False, file: str = "<string>"
+) -> Graph:
     """Like load, from source text."""
     graphs = compile_program(load_source(text, file), network, input_shape, strict)
     if len(graphs) > 1:

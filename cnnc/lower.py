@@ -117,7 +117,7 @@ class Lowerer:
             return (0, 0)
         if option.value != "same":
             return self.pair(option.value, env, "padding", minimum=0)
-        pads = [same_padding(k, d, s) for k, d, s in zip(kernel, dilation, stride)]
+        pads = [same_padding(k, d, s) for k, d, s in zip(kernel, dilation, stride, strict=True)]
         for pad in pads:
             if isinstance(pad, str):
                 raise CnncError(pad, option.loc)
@@ -268,7 +268,7 @@ def bind_call(lowerer, call: ast.Call, env: dict):
             f"'{block.name}' is defined at {block.loc}",
         )
     values = [lowerer.ev.value(arg, env) for arg in call.args]
-    return block, dict(zip(block.params, values))
+    return block, dict(zip(block.params, values, strict=True))
 
 
 class NodeBudget:

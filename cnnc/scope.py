@@ -163,4 +163,3 @@ def _shown(expr: ast.Expr, value) -> str | None:
     if isinstance(expr, (ast.IntLit, ast.FloatLit)):
         return None
     return f"{_text(expr)} = {value:g}" if isinstance(value, float) else f"{_text(expr)} = {value}"
-

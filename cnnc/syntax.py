@@ -21,9 +21,37 @@ from .errors import SOURCES, CnncError, Loc, did_you_mean
 # constant, a parameter or a network. (Option words like `stride` or `k` are
 # only keywords where an option may stand, so they stay usable as names.)
 RESERVED = frozenset(
-    """network block let import input conv pool fc flatten relu relu6 sigmoid tanh
-    selu softmax leaky_relu elu prelu maxout bn lrn dropout identity repeat concat
-    branch residual shortcut train""".split()
+    [
+        "network",
+        "block",
+        "let",
+        "import",
+        "input",
+        "conv",
+        "pool",
+        "fc",
+        "flatten",
+        "relu",
+        "relu6",
+        "sigmoid",
+        "tanh",
+        "selu",
+        "softmax",
+        "leaky_relu",
+        "elu",
+        "prelu",
+        "maxout",
+        "bn",
+        "lrn",
+        "dropout",
+        "identity",
+        "repeat",
+        "concat",
+        "branch",
+        "residual",
+        "shortcut",
+        "train",
+    ]
 )
 
 TERMINAL_WORDS = {
@@ -204,7 +232,24 @@ def _unexpected(shown: str, word, expected: list[str], loc: Loc) -> CnncError:
 
 
 OPTION_WORDS = frozenset(
-    "stride pad dilation groups nobias ceil eps momentum alpha beta k lr nesterov beta1 beta2 rho".split()
+    [
+        "stride",
+        "pad",
+        "dilation",
+        "groups",
+        "nobias",
+        "ceil",
+        "eps",
+        "momentum",
+        "alpha",
+        "beta",
+        "k",
+        "lr",
+        "nesterov",
+        "beta1",
+        "beta2",
+        "rho",
+    ]
 )
 
 
@@ -285,7 +330,7 @@ class ASTBuilder(Transformer):
         name, *params, body = children
         params = [self._name(p, "block parameter") for p in params]
         seen = set()
-        for token, param in zip(children[1:-1], params):
+        for token, param in zip(children[1:-1], params, strict=False):
             if param in seen:
                 raise CnncError(f"parameter '{param}' is listed twice", token_loc(self.file, token))
             seen.add(param)
@@ -450,6 +495,27 @@ class ASTBuilder(Transformer):
 
 
 OPTION_RULES = frozenset(
-    """stride pad dilation groups nobias ceil eps momentum alpha beta k
-    batch epochs lr l1 l2 early_stop nesterov beta1 beta2 rho""".split()
+    [
+        "stride",
+        "pad",
+        "dilation",
+        "groups",
+        "nobias",
+        "ceil",
+        "eps",
+        "momentum",
+        "alpha",
+        "beta",
+        "k",
+        "batch",
+        "epochs",
+        "lr",
+        "l1",
+        "l2",
+        "early_stop",
+        "nesterov",
+        "beta1",
+        "beta2",
+        "rho",
+    ]
 )

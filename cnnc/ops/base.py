@@ -6,9 +6,9 @@ for vectors. ``infer`` raises ShapeError; the analysis adds the location.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from math import prod
-from typing import Callable
 
 Shape = tuple
 
