@@ -49,6 +49,8 @@ class Lowerer:
         self.ev = Evaluator(program)
         self.nodes = []
         self.calls: list[str] = []  # blocks being inlined, outermost first
+        self.repeats: list[tuple] = []  # (loc, iteration, count, scope prefix) of open repeats
+        self.scopes: dict[str, dict] = {}  # see record_scope
 
     # --- the network ------------------------------------------------------
 
@@ -71,6 +73,7 @@ class Lowerer:
         self.statements(layers, x, Scope("", {"input"}), {})
         graph = Graph(network.name, self.program.root, self.nodes)
         graph.train = lower_train(train, self.ev) if train else {}
+        graph.meta["scopes"] = self.scopes
         verify(graph)
         return graph
 
@@ -185,33 +188,53 @@ class Lowerer:
 
     def call(self, s: ast.Call, x, scope, env):
         block, block_env = bind_call(self, s, env)
+        name = scope.name(block.name)
+        self.record_scope(name, "block", s, block=block.name, args=tuple(block_env.values()))
         self.calls.append(block.name)
-        out = self.statements(block.body, x, scope.child(scope.name(block.name)), block_env)
+        out = self.statements(block.body, x, scope.child(name), block_env)
         self.calls.pop()
         return out
 
     def repeat(self, s: ast.Repeat, x, scope, env):
-        for _ in range(self.ev.integer(s.count, env, "repeat count")):
+        count = self.ev.integer(s.count, env, "repeat count")
+        for i in range(count):
+            self.repeats.append((s.loc, i, count, scope.prefix))
             x = self.statements(s.body, x, scope, env)
+            self.repeats.pop()
         return x
 
     def concat(self, s: ast.Concat, x, scope, env):
         name = scope.name("concat")
+        self.record_scope(name, "concat", s)
         outputs = []
         for i, branch in enumerate(s.branches, 1):
             if isinstance(branch, ast.IdentityBranch):
                 outputs.append(x)
             else:
+                self.record_scope(f"{name}/branch{i}", "branch", branch)
                 outputs.append(self.statements(branch.body, x, scope.child(f"{name}/branch{i}"), env))
         return self.emit("concat", outputs, {}, s, name)
 
     def residual(self, s: ast.Residual, x, scope, env):
         name = scope.name("residual")
+        self.record_scope(name, "residual", s)
         body = self.statements(s.body, x, scope.child(name), env)
         shortcut = x
         if s.shortcut is not None:
+            self.record_scope(f"{name}/shortcut", "shortcut", s)
             shortcut = self.statements(s.shortcut, x, scope.child(f"{name}/shortcut"), env)
         return self.emit("add", [body, shortcut], {}, s, name)
+
+    def record_scope(self, path: str, kind: str, stmt, **info):
+        """What a path prefix of layer names stands for, for reports and renders.
+
+        ``repeat`` is (loc of the repeat statement, iteration, count) when the
+        scope is made directly by a repeat's body, so renders can draw it once.
+        """
+        parent = path.rsplit("/", 1)[0] + "/" if "/" in path else ""
+        top = self.repeats[-1] if self.repeats else None
+        repeat = top[:3] if top and top[3] == parent else None
+        self.scopes[path] = {"kind": kind, "loc": stmt.loc, "repeat": repeat, **info}
 
     def misplaced(self, s, x, scope, env):
         what = "input" if isinstance(s, ast.Input) else "train"
