@@ -186,7 +186,7 @@ def parse(text: str, file: str = "<string>") -> ast.Module:
 def parse_file(path: str | Path) -> ast.Module:
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a leading byte-order mark is not text
     except FileNotFoundError:
         raise CnncError(f"{path}: no such file") from None
     except IsADirectoryError:
