@@ -67,3 +67,41 @@ def totals(graph: Graph) -> Totals:
         flops=sum(n.meta["flops"] for n in layers),
         activations=sum(n.meta["activations"] for n in layers),
     )
+
+
+def receptive_fields(graph: Graph) -> None:
+    """meta['rf'] and meta['jump'] per node: the input window a unit sees, (h, w).
+
+    r_out = r_in + (k - 1) * d * j_in and j_out = j_in * s (Araujo et al.,
+    Distill 2019). Where paths join (concat, residual add) the largest window
+    over all paths is kept. Global pooling and fc see their whole input map.
+    Networks with a vector input have no receptive field (None).
+    """
+    for node in graph.nodes:
+        if node.op == "input":
+            spatial = len(node.meta["shape"]) == 3
+            node.meta["rf"], node.meta["jump"] = ((1, 1), (1, 1)) if spatial else (None, None)
+            continue
+        sources = [i for i in node.inputs if i.meta["rf"] is not None]
+        if not sources:
+            node.meta["rf"] = node.meta["jump"] = None
+            continue
+        rf = tuple(max(s.meta["rf"][a] for s in sources) for a in (0, 1))
+        jump = tuple(max(s.meta["jump"][a] for s in sources) for a in (0, 1))
+        in_shape = node.inputs[0].meta["shape"]
+        window = _window(node, in_shape)
+        if window is not None:
+            kernel, stride, dilation = window
+            rf = tuple(rf[a] + (kernel[a] - 1) * dilation[a] * jump[a] for a in (0, 1))
+            jump = tuple(jump[a] * stride[a] for a in (0, 1))
+        node.meta["rf"], node.meta["jump"] = rf, jump
+
+
+def _window(node, in_shape):
+    """(kernel, stride, dilation) of a node that slides a window, else None."""
+    whole_map = len(in_shape) == 3 and (node.op in ("fc", "flatten") or (node.op == "pool" and node.attrs["global"]))
+    if whole_map:
+        return in_shape[1:], (1, 1), (1, 1)
+    if node.op == "conv" or (node.op == "pool" and not node.attrs["global"]):
+        return node.attrs["kernel"], node.attrs["stride"], node.attrs.get("dilation", (1, 1))
+    return None

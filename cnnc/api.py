@@ -11,7 +11,23 @@ from .lower import lower_network
 from .scope import Program, load_program, load_source
 
 
-def load(path: str | Path, network: str | None = None, input_shape=None, strict: bool = False) -> Graph:
+class Network(Graph):
+    """A compiled network: the analysed graph IR plus what users do with it."""
+
+    def report(self, batch: int = 1, dtype: str = "float32", depth: int | None = None, optimizer=None) -> dict:
+        """The cost report as data (the JSON schema of docs/report.md)."""
+        from .report import build_report
+
+        return build_report(self, batch, dtype, depth, optimizer)
+
+    def render(self, output: str, detail: str = "layer", rankdir: str = "TB"):
+        """Draw the graph to an .svg, .png, .pdf or .dot file."""
+        from .render import render
+
+        return render(self, output, detail, rankdir)
+
+
+def load(path: str | Path, network: str | None = None, input_shape=None, strict: bool = False) -> Network:
     """The one network of a file (or the one named), shapes and counts filled in."""
     graphs = load_all(path, network, input_shape, strict)
     if len(graphs) > 1:
@@ -20,7 +36,7 @@ def load(path: str | Path, network: str | None = None, input_shape=None, strict:
     return graphs[0]
 
 
-def load_all(path: str | Path, network: str | None = None, input_shape=None, strict: bool = False) -> list[Graph]:
+def load_all(path: str | Path, network: str | None = None, input_shape=None, strict: bool = False) -> list[Network]:
     return compile_program(load_program(path), network, input_shape, strict)
 
 
@@ -34,7 +50,7 @@ def loads(
     return graphs[0]
 
 
-def compile_program(program: Program, network: str | None, input_shape, strict: bool) -> list[Graph]:
+def compile_program(program: Program, network: str | None, input_shape, strict: bool) -> list[Network]:
     networks = program.networks
     if network is not None:
         networks = [n for n in networks if n.name == network]
@@ -46,7 +62,8 @@ def compile_program(program: Program, network: str | None, input_shape, strict: 
         raise CnncError(f"{program.root}: defines no network", None, "add `network NAME { input CxHxW ... }`")
     graphs = []
     for net in networks:
-        graph = lower_network(program, net, input_shape)
+        lowered = lower_network(program, net, input_shape)
+        graph = Network(lowered.name, lowered.source, lowered.nodes, lowered.train, lowered.meta)
         graph.meta["warnings"] = annotate(graph, strict)
         graphs.append(graph)
     return graphs

@@ -43,7 +43,25 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--print-ir", action="store_true", help="print the graph IR")
     check.add_argument("--input", metavar="CxHxW", help="override the input shape")
     check.set_defaults(run=run_check)
+
+    report = commands.add_parser("report", help="per-layer table of shapes, memory, params, MACs and totals")
+    report.add_argument("file", metavar="FILE")
+    report.add_argument("--network", metavar="NAME", help="report only this network")
+    report.add_argument("--format", choices=("text", "markdown", "json", "csv"), default="text")
+    report.add_argument("--batch", type=positive_int, default=1, help="batch size for the training estimate")
+    report.add_argument("--dtype", choices=("float32", "float16", "float64"), default="float32")
+    report.add_argument("--depth", type=positive_int, help="fold layers into their blocks at this path depth")
+    report.add_argument("--optimizer", choices=("sgd", "sgd+momentum", "adagrad", "adadelta", "rmsprop", "adam"))
+    report.add_argument("--input", metavar="CxHxW", help="override the input shape")
+    report.add_argument("-o", "--output", metavar="OUT", help="write to this file instead of stdout")
+    report.set_defaults(run=run_report)
     return parser
+
+
+def positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got '{text}'")
+    return int(text)
 
 
 def run_check(args) -> int:
@@ -73,6 +91,35 @@ def run_check(args) -> int:
             if args.print_ir:
                 print(print_graph(graph))
     return status
+
+
+def run_report(args) -> int:
+    from .api import load_all, parse_shape
+    from .report_format import FORMATS
+
+    input_shape = parse_shape(args.input) if args.input else None
+    graphs = load_all(args.file, args.network, input_shape)
+    if len(graphs) > 1 and args.format in ("json", "csv"):
+        names = ", ".join(g.name for g in graphs)
+        raise CnncError(f"{args.file} defines several networks ({names}); choose one with --network")
+    for graph in graphs:
+        for warning in graph.meta["warnings"]:
+            print(warning.format(), file=sys.stderr)
+    texts = [FORMATS[args.format](g.report(args.batch, args.dtype, args.depth, args.optimizer)) for g in graphs]
+    write_output("\n".join(texts), args.output)
+    return 0
+
+
+def write_output(text: str, path: str | None) -> None:
+    if path is None:
+        sys.stdout.write(text)
+        return
+    try:
+        with open(path, "w", encoding="utf-8") as out:
+            out.write(text)
+    except OSError as error:
+        raise CnncError(f"cannot write {path}: {error.strerror}") from None
+    print(f"wrote {path}", file=sys.stderr)
 
 
 if __name__ == "__main__":
