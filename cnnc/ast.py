@@ -184,6 +184,7 @@ class Setting:
     name: str
     value: object  # Expr, str (loss/optimizer name) or True
     options: list[Option] = field(default_factory=list)
+    value_loc: Loc | None = None  # where a loss or optimizer name is written
 
 
 @dataclass

@@ -6,13 +6,15 @@ so ``cnnc check`` stays fast. Every Lark error becomes a positioned CnncError.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from functools import lru_cache
 from pathlib import Path
 
-from lark import Lark, Token, Transformer, v_args
+from lark import Lark, Token, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, VisitError
 from lark.lexer import PatternStr
+from lark.visitors import Transformer_NonRecursive
 
 from . import ast
 from .errors import SOURCES, CnncError, Loc, did_you_mean
@@ -88,11 +90,15 @@ class SeparatorPostLexer:
     def __init__(self):
         self.file = "<string>"  # set by parse() before each run
         self.text = ""
+        self.pairs: list[tuple[Token, Token]] = []
+        self.recent: list[Token | None] = [None, None, None]
 
     def process(self, stream):
         open_brackets: list[Token] = []
-        previous = None
+        self.pairs = []  # matched '{' '}', for _misindented
+        self.recent = [None, None, None]  # the last three tokens passed on, for _misspelled_statement
         for token in stream:
+            previous = self.recent[-1]
             if token.type == "_SEP":
                 inside_parens = open_brackets and open_brackets[-1].type == "LPAR"
                 if inside_parens or previous is None or previous.type == "LBRACE":
@@ -100,10 +106,10 @@ class SeparatorPostLexer:
             else:
                 self._match_bracket(token, open_brackets)
                 self._refuse_split_word(token)
+            self.recent = [*self.recent[1:], token]
             yield token
-            previous = token
         if open_brackets:
-            opener = open_brackets[-1]
+            opener = self._misindented() or open_brackets[-1]
             closer = "}" if opener.type == "LBRACE" else ")"
             raise CnncError(
                 f"'{opener.value}' is never closed",
@@ -131,9 +137,29 @@ class SeparatorPostLexer:
         if token.type in ("LBRACE", "LPAR"):
             open_brackets.append(token)
         elif token.type in ("RBRACE", "RPAR"):
-            if not open_brackets:
+            if token.type == "RBRACE" and open_brackets and open_brackets[-1].type == "LPAR":
+                opener = open_brackets[-1]  # `conv 3x3/(c + 1 }`
+                raise CnncError("'(' is never closed", token_loc(self.file, opener), "add the matching ')'")
+            if not open_brackets or (token.type == "RPAR" and open_brackets[-1].type != "LPAR"):
                 raise CnncError(f"unmatched '{token.value}'", token_loc(self.file, token))
-            open_brackets.pop()
+            opener = open_brackets.pop()
+            if token.type == "RBRACE":
+                self.pairs.append((opener, token))
+
+    def _misindented(self) -> Token | None:
+        """The first '{' whose '}' stands left of the '{' line's indentation: the
+        '}' that closed it probably belongs to an enclosing block."""
+        lines = self.text.split("\n")
+
+        def indent(line: int) -> int:
+            text = lines[line - 1].expandtabs(1)
+            return len(text) - len(text.lstrip())
+
+        for opener, closer in sorted(self.pairs, key=lambda pair: pair[0].start_pos):
+            starts_line = indent(closer.line) == closer.column - 1
+            if closer.line > opener.line and starts_line and indent(closer.line) < indent(opener.line):
+                return opener
+        return None
 
 
 def token_loc(file: str, token: Token) -> Loc:
@@ -192,10 +218,19 @@ def parse_file(path: str | Path) -> ast.Module:
     except IsADirectoryError:
         raise CnncError(f"{path}: is a directory, not a .cnn file") from None
     except UnicodeDecodeError as error:
-        raise CnncError(f"{path}: not UTF-8 text (byte {error.start})") from None
+        raise _not_utf8(path, error) from None
     except OSError as error:
         raise CnncError(f"{path}: cannot read: {error.strerror}") from None
     return parse(text, str(path))
+
+
+def _not_utf8(path: Path, error: UnicodeDecodeError) -> CnncError:
+    """The line and column of the first byte that is not UTF-8."""
+    raw = error.object
+    line_start = raw.rfind(b"\n", 0, error.start) + 1
+    column = len(raw[line_start : error.start].decode("utf-8")) + 1
+    loc = Loc(str(path), raw.count(b"\n", 0, error.start) + 1, column)
+    return CnncError(f"not UTF-8 text: byte 0x{raw[error.start]:02x}", loc, "save the file as UTF-8")
 
 
 # --- syntax errors ----------------------------------------------------------
@@ -216,6 +251,9 @@ def _syntax_error(error: UnexpectedInput, text: str, file: str) -> CnncError:
         loc = Loc(file, error.line, error.column)
         return _unexpected(f"character {char!r}", None, expected, loc)
     token = error.token
+    misspelled = _misspelled_statement(token, file)
+    if misspelled:
+        return misspelled
     if token.type == "$END":
         return CnncError("unexpected end of file", _end_loc(text, file), _expect_hint(expected))
     shown = "end of statement" if token.type == "_SEP" else f"'{token.value}'"
@@ -223,10 +261,31 @@ def _syntax_error(error: UnexpectedInput, text: str, file: str) -> CnncError:
     return _unexpected(shown, word, expected, token_loc(file, token))
 
 
+def _misspelled_statement(token: Token, file: str) -> CnncError | None:
+    """`inptu 3x32x32`: a name that starts a statement, then what no block use
+    takes; when the name is close to a keyword, that is the likelier mistake."""
+    recent = _POSTLEXER.recent
+    if recent[-1] is not None and recent[-1].start_pos == token.start_pos:
+        recent = [None, *recent[:-1]]  # the parser, not the lexer, refused the token
+    before, name = recent[-2], recent[-1]
+    if name is None or name.type != "NAME" or token.type in ("_SEP", "RBRACE", "LPAR", "$END"):
+        return None
+    if before is None or before.type not in ("_SEP", "LBRACE"):
+        return None
+    hint = did_you_mean(name.value, RESERVED)
+    if hint:
+        return CnncError(f"unknown layer or block '{name.value}'", token_loc(file, name), hint)
+    if token.type in ("INT", "FLOAT", "NAME"):
+        hint = f"arguments of a block go in parentheses: {name.value}({token.value})"
+        return CnncError(f"unexpected '{token.value}'", token_loc(file, token), hint)
+    return None
+
+
 def _unexpected(shown: str, word, expected: list[str], loc: Loc) -> CnncError:
     keywords = [w for w in expected if WORD.fullmatch(w)]
     hint = did_you_mean(word, keywords) if word else None
-    if word and keywords and all(k in OPTION_WORDS for k in keywords):
+    options = [k for k in keywords if k != "x"]  # `pool max 2x2` may go on `x 2`
+    if word and options and all(k in OPTION_WORDS for k in options):
         return CnncError(f"unknown option '{word}'", loc, hint or _expect_hint(expected))
     return CnncError(f"unexpected {shown}", loc, hint or _expect_hint(expected))
 
@@ -261,8 +320,12 @@ def keyword_words() -> frozenset[str]:
 
 def _expected_words(error: UnexpectedInput) -> list[str]:
     names = getattr(error, "expected", None) or getattr(error, "allowed", None) or ()
+    parser = getattr(error, "interactive_parser", None)
+    if parser is not None:  # what the parser state takes, not the lexer's (merged) lookahead
+        with contextlib.suppress(Exception):  # else the lexer's set
+            names = parser.accepts()
     text = _terminal_text()
-    return sorted({text.get(name, name) for name in names if not name.startswith("__")})
+    return sorted({text.get(name, name) for name in names if name in text or not name.startswith("__")})
 
 
 def _expect_hint(expected: list[str]) -> str | None:
@@ -293,7 +356,7 @@ def _end_loc(text: str, file: str) -> Loc:
 
 
 @v_args(meta=True)
-class ASTBuilder(Transformer):
+class ASTBuilder(Transformer_NonRecursive):  # deep nesting must not hit the recursion limit
     """One method per grammar alias, each returning the AST class of that name."""
 
     def __init__(self, file: str):
@@ -445,11 +508,12 @@ class ASTBuilder(Transformer):
         return ast.Train(self._loc(meta), settings)
 
     def loss(self, meta, children):
-        return ast.Setting(self._loc(meta), "loss", children[0].value)
+        name = children[0]
+        return ast.Setting(self._loc(meta), "loss", name.value, value_loc=token_loc(self.file, name))
 
     def optimizer(self, meta, children):
         name, *options = children
-        return ast.Setting(self._loc(meta), "optimizer", name.value, options)
+        return ast.Setting(self._loc(meta), "optimizer", name.value, options, token_loc(self.file, name))
 
     # sizes and expressions
     def dims(self, meta, children):

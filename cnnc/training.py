@@ -45,7 +45,7 @@ def _value(setting: ast.Setting, ev: Evaluator):
 def _choice(setting, value, choices, what):
     if value not in choices:
         hint = did_you_mean(value, choices) or "choose one of " + ", ".join(choices)
-        raise CnncError(f"unknown {what} '{value}'", setting.loc, hint)
+        raise CnncError(f"unknown {what} '{value}'", setting.value_loc or setting.loc, hint)
     return value
 
 
