@@ -55,6 +55,15 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--input", metavar="CxHxW", help="override the input shape")
     report.add_argument("-o", "--output", metavar="OUT", help="write to this file instead of stdout")
     report.set_defaults(run=run_report)
+
+    render = commands.add_parser("render", help="draw the graph with Graphviz (.svg, .png, .pdf, or .dot source)")
+    render.add_argument("file", metavar="FILE")
+    render.add_argument("--network", metavar="NAME", help="the network to draw, when the file has several")
+    render.add_argument("-o", "--output", metavar="OUT", help="output file, by suffix: .svg .png .pdf .dot (NAME.svg)")
+    render.add_argument("--detail", choices=("layer", "block"), default="layer", help="a node per layer or per block")
+    render.add_argument("--rankdir", choices=("TB", "LR"), default="TB", help="top to bottom or left to right")
+    render.add_argument("--input", metavar="CxHxW", help="override the input shape")
+    render.set_defaults(run=run_render)
     return parser
 
 
@@ -107,6 +116,26 @@ def run_report(args) -> int:
             print(warning.format(), file=sys.stderr)
     texts = [FORMATS[args.format](g.report(args.batch, args.dtype, args.depth, args.optimizer)) for g in graphs]
     write_output("\n".join(texts), args.output)
+    return 0
+
+
+def run_render(args) -> int:
+    from pathlib import Path
+
+    from .api import load_all, parse_shape
+    from .render import output_format, render
+
+    if args.output:
+        output_format(Path(args.output))  # a bad name fails before the work
+    input_shape = parse_shape(args.input) if args.input else None
+    graphs = load_all(args.file, args.network, input_shape)
+    if len(graphs) > 1:
+        names = ", ".join(g.name for g in graphs)
+        raise CnncError(f"{args.file} defines several networks ({names}); choose one with --network")
+    graph = graphs[0]
+    for warning in graph.meta["warnings"]:
+        print(warning.format(), file=sys.stderr)
+    print(render(graph, args.output or f"{graph.name}.svg", args.detail, args.rankdir))
     return 0
 
 
