@@ -19,6 +19,8 @@ from .training import lower_train
 
 NODE_LIMIT = 100_000  # layers per network; ResNet-152 has about 500
 CALL_DEPTH_LIMIT = 100  # nested block uses
+REFUSED = "cnnc refuses graphs this large; check the repeat counts"
+NESTING_LIMIT = 100  # nested repeat, concat, residual and block uses: bounds the recursion
 
 
 class Scope:
@@ -58,6 +60,10 @@ class Lowerer:
         body = list(network.body)
         if not body or not isinstance(body[0], ast.Input):
             where = body[0].loc if body else network.loc
+            late = next((s for s in body if isinstance(s, ast.Input)), None)
+            if late is not None:
+                hint = f"move it above line {where.line}, the network's first statement"
+                raise CnncError("'input' must be the first statement of a network", late.loc, hint)
             raise CnncError(
                 f"network '{network.name}' must start with an input statement",
                 where,
@@ -199,8 +205,11 @@ class Lowerer:
         count = self.ev.integer(s.count, env, "repeat count")
         for i in range(count):
             self.repeats.append((s.loc, i, count, scope.prefix))
+            before = len(self.nodes)
             x = self.statements(s.body, x, scope, env)
             self.repeats.pop()
+            if len(self.nodes) == before:
+                break  # the body emits nothing (`repeat 1000000000 { }`): nor will it again
         return x
 
     def concat(self, s: ast.Concat, x, scope, env):
@@ -295,44 +304,64 @@ def bind_call(lowerer, call: ast.Call, env: dict):
 
 
 class NodeBudget:
-    """Counts the nodes a network will have without building it (resource bombs)."""
+    """Counts the nodes a network will have without building it (resource bombs).
+
+    Also counts block uses (a block that emits nothing, used 2**60 times, is a
+    bomb too) and bounds the nesting depth, which bounds the recursion of the
+    lowering that follows.
+    """
 
     def __init__(self, lowerer: Lowerer):
         self.lowerer = lowerer
-        self.memo: dict[tuple, int] = {}
+        self.memo: dict[tuple, tuple[int, int]] = {}  # (block, arguments) -> (nodes, uses)
 
     def check(self, stmts) -> int:
-        return self.count(stmts, {})
+        return self.count(stmts, {}, 0)[0]
 
-    def count(self, stmts, env) -> int:
-        total = 0
+    def count(self, stmts, env, depth: int) -> tuple[int, int]:
+        """(nodes, block uses) of the statements, ``depth`` structures deep."""
+        if stmts and depth > NESTING_LIMIT:
+            raise CnncError(
+                f"statements nest deeper than {NESTING_LIMIT} levels",
+                stmts[0].loc,
+                "repeat, concat, residual and block uses count as levels",
+            )
+        nodes = uses = 0
         for stmt in stmts:
-            total += self.count_one(stmt, env)
-            if total > NODE_LIMIT:
+            more_nodes, more_uses = self.count_one(stmt, env, depth)
+            nodes, uses = nodes + more_nodes, uses + more_uses
+            if nodes > NODE_LIMIT or uses > NODE_LIMIT:
+                what = "have over {:,} layers" if nodes > NODE_LIMIT else "use blocks over {:,} times"
                 raise CnncError(
-                    f"the network would have over {NODE_LIMIT:,} layers",
+                    f"the network would {what.format(NODE_LIMIT)}",
                     stmt.loc,
-                    "cnnc refuses graphs this large; check the repeat counts",
+                    REFUSED,
                 )
-        return total
+        return nodes, uses
 
-    def count_one(self, stmt, env) -> int:
+    def count_one(self, stmt, env, depth) -> tuple[int, int]:
         if isinstance(stmt, ast.Repeat):
             times = self.lowerer.ev.integer(stmt.count, env, "repeat count")
-            return times * self.count(stmt.body, env)
+            nodes, uses = self.count(stmt.body, env, depth + 1)
+            return (times * nodes, times * uses) if nodes else (0, uses)  # see Lowerer.repeat
         if isinstance(stmt, ast.Call):
             block, block_env = bind_call(self.lowerer, stmt, env)
             key = (block.name, tuple(sorted(block_env.items())))
             if key not in self.memo:
+                if len(self.memo) >= NODE_LIMIT:  # each is used at least once: stop before counting on
+                    raise CnncError(f"the network would use blocks over {NODE_LIMIT:,} times", stmt.loc, REFUSED)
                 self.lowerer.calls.append(block.name)
-                self.memo[key] = self.count(block.body, block_env)
+                self.memo[key] = self.count(block.body, block_env, depth + 1)
                 self.lowerer.calls.pop()
-            return self.memo[key]
+            nodes, uses = self.memo[key]
+            return nodes, uses + 1
+        parts = []
         if isinstance(stmt, ast.Concat):
-            return 1 + sum(self.count(b.body, env) for b in stmt.branches if isinstance(b, ast.Branch))
-        if isinstance(stmt, ast.Residual):
-            return 1 + self.count(stmt.body, env) + self.count(stmt.shortcut or [], env)
-        return 1
+            parts = [b.body for b in stmt.branches if isinstance(b, ast.Branch)]
+        elif isinstance(stmt, ast.Residual):
+            parts = [stmt.body, stmt.shortcut or []]
+        counts = [self.count(part, env, depth + 1) for part in parts]
+        return 1 + sum(c[0] for c in counts), sum(c[1] for c in counts)
 
 
 LOWERINGS = {

@@ -7,6 +7,7 @@ file's own.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,26 +54,51 @@ def _define(table: dict, name: str, item, what: str) -> None:
     table[name] = item
 
 
+IMPORT_DEPTH_LIMIT = 100  # files in one chain of imports
+
+
 def _with_imports(module: ast.Module, path: Path, stack: list[Path], done: dict) -> list[ast.Module]:
     """The module and every module it imports, each once, imported ones first."""
     result = []
     for imp in module.imports:
-        target = (path.parent / imp.path).resolve()
+        target, problem = _import_target(path, imp)
         if target in stack:
             cycle = " -> ".join(p.name for p in stack[stack.index(target) :] + [target])
             raise CnncError(f"import cycle: {cycle}", imp.loc)
         if target in done:
             continue
-        if not target.is_file():
-            raise CnncError(f"cannot import '{imp.path}': no such file ({target})", imp.loc)
-        child = parse_file(target)
+        if problem:
+            raise CnncError(f"cannot import '{imp.path}': {problem} ({target})", imp.loc)
+        if len(stack) > IMPORT_DEPTH_LIMIT:
+            raise CnncError(f"imports nest deeper than {IMPORT_DEPTH_LIMIT} files", imp.loc)
+        try:
+            child = parse_file(target)
+        except CnncError as error:
+            if error.loc is not None:
+                raise
+            raise CnncError(f"cannot import '{imp.path}': {error.message}", imp.loc) from None
         done[target] = child
         result += _with_imports(child, target, stack + [target], done)
         result.append(child)
     return result + [module] if len(stack) == 1 else result
 
 
+def _import_target(path: Path, imp: ast.Import) -> tuple[Path, str | None]:
+    """The file an import names, and what is wrong with it (None: a readable file)."""
+    try:
+        target = (path.parent / imp.path).resolve()
+        if target.is_file():
+            return target, None
+        return target, "it is a directory" if target.is_dir() else "not a file" if target.exists() else "no such file"
+    except (OSError, ValueError) as error:  # a name too long, a NUL byte
+        reason = getattr(error, "strerror", None) or str(error)
+        raise CnncError(f"cannot import '{imp.path}': {reason}", imp.loc) from None
+
+
 # --- values -----------------------------------------------------------------
+
+EXPR_DEPTH_LIMIT = 100  # nested operators and constants in one value: bounds the recursion
+INT_LIMIT = 2**63  # no size or count is larger; stops `let b = a*a` chains from growing without end
 
 OPERATORS = {
     "+": lambda a, b: a + b,
@@ -89,21 +115,37 @@ class Evaluator:
         self.program = program
         self.constants: dict[str, int | float] = {}
         self.evaluating: list[str] = []
+        self.depth = 0  # operators and constants being evaluated, for EXPR_DEPTH_LIMIT
 
     def value(self, expr: ast.Expr, env: dict) -> int | float:
         if isinstance(expr, (ast.IntLit, ast.FloatLit)):
             return expr.value
         if isinstance(expr, ast.NameRef):
             return self._name(expr, env)
-        if isinstance(expr, ast.Neg):
-            return -self.value(expr.operand, env)
-        left, right = self.value(expr.left, env), self.value(expr.right, env)
-        if expr.op == "//" and right == 0:
-            raise CnncError("division by zero", expr.right.loc, f"'{_text(expr.right)}' is 0 here")
+        self._deeper(expr)
         try:
-            return OPERATORS[expr.op](left, right)
-        except OverflowError:
-            raise CnncError("number too large", expr.loc) from None
+            if isinstance(expr, ast.Neg):
+                return -self.value(expr.operand, env)
+            left, right = self.value(expr.left, env), self.value(expr.right, env)
+            if expr.op == "//" and right == 0:
+                shown = None if isinstance(expr.right, (ast.IntLit, ast.FloatLit)) else f"{_text(expr.right)} = 0"
+                raise CnncError("division by zero", expr.right.loc, shown)
+            try:
+                result = OPERATORS[expr.op](left, right)
+            except OverflowError:
+                raise CnncError("number too large", expr.loc) from None
+            if isinstance(result, int) and abs(result) > INT_LIMIT:
+                raise CnncError("number too large", expr.loc, "cnnc's whole numbers stop at 2**63")
+            return result
+        finally:
+            self.depth -= 1
+
+    def _deeper(self, expr: ast.Expr) -> None:
+        self.depth += 1
+        if self.depth > EXPR_DEPTH_LIMIT:
+            self.depth -= 1
+            hint = "counting the constants it uses; simplify it or split it with let"
+            raise CnncError(f"expression nests deeper than {EXPR_DEPTH_LIMIT} levels", expr.loc, hint)
 
     def _name(self, ref: ast.NameRef, env: dict):
         if ref.name in env:
@@ -117,21 +159,29 @@ class Evaluator:
         if ref.name in self.evaluating:
             chain = " -> ".join(self.evaluating[self.evaluating.index(ref.name) :] + [ref.name])
             raise CnncError(f"constant '{ref.name}' depends on itself: {chain}", let.loc)
+        self._deeper(ref)
         self.evaluating.append(ref.name)
-        self.constants[ref.name] = self.value(let.value, {})
-        self.evaluating.pop()
+        try:
+            self.constants[ref.name] = self.value(let.value, {})
+        finally:
+            self.evaluating.pop()
+            self.depth -= 1
         return self.constants[ref.name]
 
     def integer(self, expr: ast.Expr, env: dict, what: str, minimum: int = 1) -> int:
         """A whole number >= minimum (a size, channel count, stride, ...)."""
         value = self.value(expr, env)
         if isinstance(value, float):
+            if not math.isfinite(value):
+                raise CnncError(f"{what} must be a finite number, got {value:g}", expr.loc, _shown(expr, value))
             if not value.is_integer():
                 raise CnncError(f"{what} must be a whole number, got {value:g}", expr.loc, _shown(expr, value))
             value = int(value)
         if value < minimum:
             kind = "positive" if minimum == 1 else f"at least {minimum}"
             raise CnncError(f"{what} must be {kind}, got {value}", expr.loc, _shown(expr, value))
+        if value > INT_LIMIT:
+            raise CnncError(f"{what} is too large", expr.loc, f"{value:.3g} is beyond 2**63")
         return value
 
     def number(self, expr: ast.Expr, env: dict, what: str, low=None, high=None, open_high=False) -> float:
@@ -139,6 +189,8 @@ class Evaluator:
             value = float(self.value(expr, env))
         except OverflowError:
             raise CnncError(f"{what} is too large", expr.loc) from None
+        if not math.isfinite(value):
+            raise CnncError(f"{what} must be a finite number, got {value:g}", expr.loc, _shown(expr, value))
         too_high = high is not None and (value >= high if open_high else value > high)
         if (low is not None and value < low) or too_high:
             bound = f"[{low}, {high})" if open_high else f"[{low}, {high}]"
