@@ -72,6 +72,6 @@ def compile_program(program: Program, network: str | None, input_shape, strict: 
 def parse_shape(text: str) -> tuple[int, ...]:
     """'3x224x224' -> (3, 224, 224), for --input."""
     parts = text.lower().split("x")
-    if len(parts) not in (1, 3) or not all(p.isdigit() and int(p) > 0 for p in parts):
+    if len(parts) not in (1, 3) or not all(p.isascii() and p.isdigit() and int(p) > 0 for p in parts):
         raise CnncError(f"bad input shape '{text}': expected CxHxW with positive integers, like 3x224x224")
     return tuple(int(p) for p in parts)
