@@ -31,6 +31,7 @@ from .render_style import (
     legend,
     title_label,
 )
+from .text import describe
 
 FORMATS = (".svg", ".png", ".pdf", ".dot")
 DETAILS = ("layer", "block")
@@ -224,40 +225,11 @@ def draw_unit(dot: graphviz.Digraph, unit: Unit, scopes: dict) -> None:
     tooltip = f"{unit.id}: {shape}, {params:,} params, {macs:,} MACs"
     if unit.block is None:
         fill, border = FAMILY_COLOURS[OPS[unit.nodes[0].op].family]
-        label = layer_label(describe(unit.nodes[0]), shape)
+        node = unit.nodes[0]
+        label = layer_label("+" if node.op == "add" else describe(node), shape)
     else:
         fill, border = BLOCK_COLOUR
         label = block_label(call_text(scopes[unit.block]), shape, params, macs, unit.count)
         if unit.count > 1:
             tooltip = f"{unit.id} and the {unit.count - 1} uses after it, each {tooltip.split(': ', 1)[1]}"
     dot.node(unit.id, label=label, fillcolor=fill, color=border, tooltip=tooltip)
-
-
-def describe(node: Node) -> str:
-    """The op and its key attributes, defaults left out: conv 3x3/64 s2 p1, pool max 3x3 s2."""
-    a = node.attrs
-    if node.op == "conv":
-        text = f"conv {fmt_shape(a['kernel'])}/{a['out_channels']}"
-        for key, name, default in (("s", "stride", (1, 1)), ("p", "pad", (0, 0)), ("d", "dilation", (1, 1))):
-            text += f" {key}{short(a[name])}" if a[name] != default else ""
-        return text + (f" g{a['groups']}" if a["groups"] != 1 else "") + ("" if a["bias"] else " nobias")
-    if node.op == "pool":
-        if a["global"]:
-            return f"pool {a['mode']} global"
-        text = f"pool {a['mode']} {fmt_shape(a['kernel'])} s{short(a['stride'])}"
-        text += f" p{short(a['pad'])}" if a["pad"] != (0, 0) else ""
-        return text + (" ceil" if a["ceil"] else "")
-    if node.op == "fc":
-        return f"fc {a['units']}" + ("" if a["bias"] else " nobias")
-    if node.op == "add":
-        return "+"
-    if node.op in ("dropout", "maxout", "lrn"):
-        return f"{node.op} {a[{'dropout': 'p', 'maxout': 'k', 'lrn': 'size'}[node.op]]}"
-    if node.op in ("leaky_relu", "elu"):
-        return f"{node.op} {a['alpha']:g}"
-    return node.op
-
-
-def short(pair) -> str:
-    """(2, 2) -> '2', (1, 2) -> '1x2'."""
-    return str(pair[0]) if pair[0] == pair[1] else fmt_shape(pair)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from html import escape
 
+from .text import human
+
 # op family: (fill, border)
 FAMILY_COLOURS = {
     "conv": ("#cfe0fc", "#2f5fa7"),
@@ -40,14 +42,6 @@ CLUSTER_STYLES = {
 }
 for _style in CLUSTER_STYLES.values():
     _style.update(fontname="Helvetica", fontsize="10", fontcolor="#333333", penwidth="1.2")
-
-
-def human(n: int) -> str:
-    """4718592 -> 4.72M: short figures for a picture (exact ones are in tooltips)."""
-    for unit, scale in (("G", 10**9), ("M", 10**6), ("K", 10**3)):
-        if n >= scale:
-            return f"{n / scale:.3g}{unit}"
-    return str(n)
 
 
 def layer_label(text: str, shape: str) -> str:

@@ -10,7 +10,7 @@ from math import prod
 
 from .analysis import receptive_fields, totals
 from .ir import Graph, Node
-from .ops import fmt_shape
+from .text import describe
 
 DTYPE_BYTES = {"float16": 2, "float32": 4, "float64": 8}
 
@@ -69,7 +69,7 @@ def layer_row(node: Node) -> dict:
         "name": node.name,
         "op": node.op,
         "attrs": {k: list(v) if isinstance(v, tuple) else v for k, v in node.attrs.items()},
-        "description": describe(node),
+        "description": describe(node, show_defaults=True),
         "output": list(meta["shape"]),
         "params": meta["param_count"],
         "params_formula": params_formula(node),
@@ -80,35 +80,6 @@ def layer_row(node: Node) -> dict:
         "rf": list(meta["rf"]) if meta.get("rf") else None,
         "jump": list(meta["jump"]) if meta.get("jump") else None,
     }
-
-
-def describe(node: Node) -> str:
-    """The op with its key attributes, as a user would write it: conv 3x3/64 s1 p1."""
-    a = node.attrs
-    if node.op == "conv":
-        text = f"conv {fmt_shape(a['kernel'])}/{a['out_channels']} s{_short(a['stride'])} p{_short(a['pad'])}"
-        text += f" d{_short(a['dilation'])}" if a["dilation"] != (1, 1) else ""
-        text += f" g{a['groups']}" if a["groups"] != 1 else ""
-        return text + ("" if a["bias"] else " nobias")
-    if node.op == "pool":
-        if a["global"]:
-            return f"pool {a['mode']} global"
-        text = f"pool {a['mode']} {fmt_shape(a['kernel'])} s{_short(a['stride'])}"
-        text += f" p{_short(a['pad'])}" if a["pad"] != (0, 0) else ""
-        return text + (" ceil" if a["ceil"] else "")
-    if node.op == "fc":
-        return f"fc {a['units']}" + ("" if a["bias"] else " nobias")
-    if node.op == "input":
-        return f"input {fmt_shape(a['shape'])}"
-    if node.op in ("dropout", "maxout", "lrn"):
-        return f"{node.op} {a.get('p', a.get('k', a.get('size')))}"
-    if node.op in ("leaky_relu", "elu"):
-        return f"{node.op} {a['alpha']:g}"
-    return node.op
-
-
-def _short(pair) -> str:
-    return str(pair[0]) if pair[0] == pair[1] else fmt_shape(pair)
 
 
 def params_formula(node: Node) -> str:

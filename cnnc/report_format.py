@@ -7,23 +7,9 @@ import io
 import json
 
 from .report import DTYPE_BYTES
+from .text import human, human_bytes
 
 COLUMNS = ("layer", "op", "output", "memory", "bytes", "params", "MACs", "RF", "jump")
-
-
-def human(n: float) -> str:
-    """138357544 -> 138.4M; exact figures are printed beside it."""
-    for unit, scale in (("T", 1e12), ("G", 1e9), ("M", 1e6), ("K", 1e3)):
-        if abs(n) >= scale:
-            return f"{n / scale:.1f}{unit}"
-    return str(n)
-
-
-def human_bytes(n: float) -> str:
-    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
-        if n >= scale:
-            return f"{n / scale:.1f} {unit}"
-    return f"{n} B"
 
 
 def _cells(layer: dict, size: int) -> list[str]:
