@@ -32,7 +32,8 @@ class Scope:
     def name(self, kind: str) -> str:
         while True:
             self.counts[kind] = self.counts.get(kind, 0) + 1
-            name = f"{self.prefix}{kind}{self.counts[kind]}"
+            joint = "_" if kind[-1].isdigit() else ""  # block dl2, first use: dl2_1
+            name = f"{self.prefix}{kind}{joint}{self.counts[kind]}"
             if name not in self.used:
                 self.used.add(name)
                 return name

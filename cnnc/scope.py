@@ -57,6 +57,14 @@ def _define(table: dict, name: str, item, what: str) -> None:
 IMPORT_DEPTH_LIMIT = 100  # files in one chain of imports
 
 
+def _shown_path(path: Path) -> Path:
+    """The path as messages show it: relative to the working folder when inside it."""
+    try:
+        return path.relative_to(Path.cwd())
+    except ValueError:
+        return path
+
+
 def _with_imports(module: ast.Module, path: Path, stack: list[Path], done: dict) -> list[ast.Module]:
     """The module and every module it imports, each once, imported ones first."""
     result = []
@@ -72,7 +80,7 @@ def _with_imports(module: ast.Module, path: Path, stack: list[Path], done: dict)
         if len(stack) > IMPORT_DEPTH_LIMIT:
             raise CnncError(f"imports nest deeper than {IMPORT_DEPTH_LIMIT} files", imp.loc)
         try:
-            child = parse_file(target)
+            child = parse_file(_shown_path(target))
         except CnncError as error:
             if error.loc is not None:
                 raise

@@ -70,6 +70,7 @@ def test_names_stay_unique_when_a_block_name_ends_in_a_digit():
     )
     names = [n.name for n in graph.nodes]
     assert len(names) == len(set(names))
+    assert names[1] == "relu1_1/relu1"  # first use of block relu1: a joint keeps the count apart
 
 
 def test_verifier_names_the_pass_that_broke_the_graph():
