@@ -63,7 +63,7 @@ def compile_program(program: Program, network: str | None, input_shape, strict: 
     graphs = []
     for net in networks:
         lowered = lower_network(program, net, input_shape)
-        graph = Network(lowered.name, lowered.source, lowered.nodes, lowered.train, lowered.meta)
+        graph = Network(lowered.name, lowered.source, lowered.nodes, lowered.train, lowered.meta, lowered.weights)
         graph.meta["warnings"] = annotate(graph, strict)
         graphs.append(graph)
     return graphs

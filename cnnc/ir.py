@@ -36,7 +36,10 @@ class Graph:
     source: str
     nodes: list[Node]
     train: dict = field(default_factory=dict)  # the network's train { } section
-    meta: dict = field(default_factory=dict)  # graph-level analysis results (warnings)
+    meta: dict = field(default_factory=dict)  # graph-level analysis results (warnings, scopes)
+    # Bound weights, when there are any: {node name: {param or buffer name: numpy array}}.
+    # Passes that rewrite parameters (fold_bn, fuse_horizontal) rewrite these too.
+    weights: dict | None = None
 
     @property
     def input(self) -> Node:
