@@ -270,9 +270,10 @@ def _misspelled_statement(token: Token, file: str) -> CnncError | None:
     before, name = recent[-2], recent[-1]
     if name is None or name.type != "NAME" or token.type in ("_SEP", "RBRACE", "LPAR", "$END"):
         return None
-    if before is None or before.type not in ("_SEP", "LBRACE"):
-        return None
-    hint = did_you_mean(name.value, RESERVED)
+    if before is None or before.type not in ("_SEP", "LBRACE") or token.value in RESERVED:
+        return None  # `b relu`: a separator is missing, not a keyword misspelled
+    defined = re.search(rf"\bblock\s+{name.value}\b", _POSTLEXER.text)
+    hint = None if defined else did_you_mean(name.value, RESERVED)
     if hint:
         return CnncError(f"unknown layer or block '{name.value}'", token_loc(file, name), hint)
     if token.type in ("INT", "FLOAT", "NAME"):

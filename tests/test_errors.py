@@ -47,6 +47,14 @@ def test_block_arguments_without_parentheses():
     assert_error(net("stage 4"), "unexpected '4'", 3, 9, hint)
 
 
+def test_missing_separator_after_a_block_use_is_not_a_misspelling():
+    """'b' is close to 'bn', but here it is a block, or a statement follows it."""
+    block = "block b(c) { relu }\n"
+    hint = "arguments of a block go in parentheses: b(3)"
+    assert_error(block + net("b 3"), "unexpected '3'", 4, 5, hint)
+    assert_error(block + net("b relu"), "unexpected 'relu'", 4, 5, "expected (, end of statement or }")
+
+
 def test_misspelled_top_level_keyword():
     text = "netwrk n {\n  input 3x32x32\n}\n"
     assert_error(text, "unexpected 'netwrk'", 1, 1, "did you mean 'network'?")
