@@ -1,0 +1,1 @@
+"""Running compiled networks: the numpy reference executor, weights, (later) training."""
