@@ -70,10 +70,10 @@ def source_excerpt(loc: Loc | None) -> str:
     """The source line of ``loc`` with a caret (and tildes to its end) under it."""
     if loc is None or loc.file not in SOURCES:
         return ""
-    lines = SOURCES[loc.file].splitlines()
+    lines = SOURCES[loc.file].split("\n")  # as the lexer counts: not at form feeds or U+2028
     if not 1 <= loc.line <= len(lines):
         return ""
-    text = lines[loc.line - 1].expandtabs(1)
+    text = lines[loc.line - 1].rstrip("\r").expandtabs(1)
     width = 1
     if loc.end_line == loc.line and loc.end_column and loc.end_column > loc.column:
         width = loc.end_column - loc.column

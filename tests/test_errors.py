@@ -184,3 +184,13 @@ def test_not_utf8_points_at_the_bad_byte(tmp_path):
     assert e.message == "not UTF-8 text: byte 0xe9"
     assert (e.loc.line, e.loc.column) == (2, 20)
     assert e.hint == "save the file as UTF-8"
+
+
+def test_excerpt_counts_lines_as_the_lexer_does():
+    """A form feed or U+2028 in a comment is not a line break; CRLF shows without '\\r'."""
+    e = error("# a\x0cb \u2028 c\r\nnetwork n {\r\n  input 3x3x3\r\n  rleu\r\n}\r\n")
+    assert str(e).splitlines()[:3] == [
+        "net.cnn:4:3: error: unknown layer or block 'rleu'",
+        "    4 |   rleu",
+        "      |   ^~~~",
+    ]
