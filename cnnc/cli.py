@@ -64,6 +64,16 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--rankdir", choices=("TB", "LR"), default="TB", help="top to bottom or left to right")
     render.add_argument("--input", metavar="CxHxW", help="override the input shape")
     render.set_defaults(run=run_render)
+    run = commands.add_parser("run", help="run a network on an input array (.npy)")
+    run.add_argument("file", metavar="FILE")
+    run.add_argument("--input", required=True, metavar="X.npy", help="NxCxHxW (or CxHxW) array")
+    run.add_argument("--weights", metavar="W", help=".safetensors or .npz (default: seeded random init)")
+    run.add_argument("--network", metavar="NAME")
+    run.add_argument("--reference", action="store_true", help="use the numpy reference executor")
+    run.add_argument("--train-mode", action="store_true", help="BN batch statistics and dropout, as in training")
+    run.add_argument("--seed", type=int, default=0, help="seed of the random init and of dropout")
+    run.add_argument("-o", "--output", metavar="Y.npy", help="save the output array here")
+    run.set_defaults(run=run_run)
     return parser
 
 
@@ -149,6 +159,47 @@ def write_output(text: str, path: str | None) -> None:
     except OSError as error:
         raise CnncError(f"cannot write {path}: {error.strerror}") from None
     print(f"wrote {path}", file=sys.stderr)
+
+
+def run_run(args) -> int:
+    import numpy as np
+
+    from .api import load
+    from .runtime.reference import run_reference
+    from .runtime.weights import init_weights, load_weights
+
+    graph = load(args.file, args.network)
+    x = read_array(args.input)
+    if x.ndim == len(graph.input.meta["shape"]):
+        x = x[None]  # a single image
+    if args.weights:
+        weights = load_weights(graph, args.weights)
+    else:
+        print(f"cnnc: no --weights: using the seeded random init (seed {args.seed})", file=sys.stderr)
+        weights = init_weights(graph, args.seed)
+    # The numpy reference is the only executor until the Numba backend lands (issue 6).
+    y = run_reference(graph, x.astype(np.float64), weights, training=args.train_mode, seed=args.seed)
+    if args.output:
+        np.save(args.output, y.astype(np.float32))
+        print(f"wrote {args.output}: {'x'.join(map(str, y.shape))}", file=sys.stderr)
+    else:
+        with np.printoptions(precision=6, suppress=True, threshold=200):
+            print(y)
+    return 0
+
+
+def read_array(path: str):
+    import numpy as np
+
+    try:
+        array = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise CnncError(f"{path}: no such file") from None
+    except (OSError, ValueError, EOFError) as error:
+        raise CnncError(f"{path}: not a .npy array ({error})") from None
+    if not isinstance(array, np.ndarray) or not np.issubdtype(array.dtype, np.number):
+        raise CnncError(f"{path}: expected a numeric .npy array")
+    return array
 
 
 if __name__ == "__main__":

@@ -7,8 +7,11 @@ BN scale 1, running mean 0 and variance 1, PReLU slopes 0.25.
 
 from __future__ import annotations
 
+import zipfile
+
 import numpy as np
 
+from ..errors import CnncError
 from ..ir import Graph, Node
 
 XAVIER_ACTIVATIONS = {"tanh", "sigmoid", "softmax"}
@@ -62,3 +65,100 @@ def _consumers(graph: Graph) -> dict[str, list[Node]]:
         for source in node.inputs:
             table.setdefault(source.name, []).append(node)
     return table
+
+
+# --- files ------------------------------------------------------------------
+# Tensors are named "<layer path>.<tensor>", e.g. "stage2/conv1.weight",
+# "bn1.running_mean". .safetensors (the safetensors numpy API) or .npz; never pickle.
+
+
+def flatten_names(weights: dict) -> dict[str, np.ndarray]:
+    return {f"{layer}.{name}": array for layer, tensors in weights.items() for name, array in tensors.items()}
+
+
+def save_weights(weights: dict, path) -> None:
+    """Write atomically: a temporary file in the same folder, then os.replace."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    path = Path(path)
+    flat = {k: np.ascontiguousarray(v) for k, v in flatten_names(weights).items()}
+    suffix = _format(path)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as error:
+        raise CnncError(f"cannot write {path}: {error.strerror}") from None
+    os.close(fd)
+    try:
+        if suffix == ".npz":
+            with open(tmp, "wb") as out:
+                np.savez(out, **flat)
+        else:
+            from safetensors.numpy import save_file
+
+            save_file(flat, tmp)
+        with open(tmp, "rb+") as out:
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def load_weights(graph: Graph, path, dtype=np.float64) -> dict[str, dict[str, np.ndarray]]:
+    """Weights for ``graph`` from a file, checked name by name and shape by shape."""
+    flat = _read(path)
+    expected = flatten_names(
+        {
+            n.name: {**n.meta["params"], **n.meta["buffers"]}
+            for n in graph.nodes
+            if n.meta["params"] or n.meta["buffers"]
+        }
+    )
+    missing = [name for name in expected if name not in flat]
+    if missing:
+        more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
+        raise CnncError(f"{path}: no tensor '{missing[0]}'{more} for network '{graph.name}'")
+    extra = [name for name in flat if name not in expected]
+    if extra:
+        raise CnncError(f"{path}: tensor '{extra[0]}' is not a parameter of network '{graph.name}'")
+    weights: dict[str, dict[str, np.ndarray]] = {}
+    for name, shape in expected.items():
+        array = flat[name]
+        if tuple(array.shape) != tuple(shape):
+            raise CnncError(
+                f"{path}: tensor '{name}' has shape {'x'.join(map(str, array.shape))}, "
+                f"the network needs {'x'.join(map(str, shape))}"
+            )
+        layer, tensor = name.rsplit(".", 1)
+        weights.setdefault(layer, {})[tensor] = np.array(array, dtype=dtype)
+    return weights
+
+
+def _format(path) -> str:
+    from pathlib import Path
+
+    suffix = Path(path).suffix
+    if suffix not in (".npz", ".safetensors"):
+        raise CnncError(f"{path}: weights files are .safetensors or .npz, not '{suffix or 'no suffix'}'")
+    return suffix
+
+
+def _read(path) -> dict[str, np.ndarray]:
+    suffix = _format(path)
+    try:
+        if suffix == ".npz":
+            with np.load(path, allow_pickle=False) as data:
+                return {k: data[k] for k in data.files}
+        from safetensors.numpy import load_file
+
+        return load_file(str(path))
+    except FileNotFoundError:
+        raise CnncError(f"{path}: no such weights file") from None
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as error:
+        raise CnncError(f"{path}: not a readable {suffix} weights file ({error})") from None
+    except Exception as error:  # noqa: BLE001 - safetensors raises its own error types
+        if type(error).__name__ == "SafetensorError":
+            raise CnncError(f"{path}: not a readable {suffix} weights file ({error})") from None
+        raise
