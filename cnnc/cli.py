@@ -77,6 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def positive_int(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got '{text}'")
@@ -85,15 +89,21 @@ def positive_int(text: str) -> int:
 
 def run_check(args) -> int:
     from .analysis import totals
-    from .api import load_all, parse_shape
+    from .api import compile_program, parse_shape
     from .ir import print_graph
     from .ops import fmt_shape
+    from .scope import load_program
 
     input_shape = parse_shape(args.input) if args.input else None
     status = 0
     for file in args.files:
         try:
-            graphs = load_all(file, args.network, input_shape, args.strict)
+            program = load_program(file)
+            if not program.networks and args.network is None:
+                print(f"{file}: no network; {plural(len(program.blocks), 'block')}, "
+                      f"{plural(len(program.lets), 'constant')}")  # fmt: skip
+                continue
+            graphs = compile_program(program, args.network, input_shape, args.strict)
         except CnncError as error:
             print(error, file=sys.stderr)
             status = 1
@@ -104,7 +114,7 @@ def run_check(args) -> int:
             t = totals(graph)
             print(
                 f"{file}: {graph.name}: {fmt_shape(graph.input.meta['shape'])} -> "
-                f"{fmt_shape(graph.output.meta['shape'])}, {t.layers} layers, "
+                f"{fmt_shape(graph.output.meta['shape'])}, {plural(t.layers, 'layer')}, "
                 f"{t.params:,} params, {t.macs:,} MACs"
             )
             if args.print_ir:

@@ -14,7 +14,7 @@ from .errors import CnncError, did_you_mean
 from .ir import Graph, make_node, verify
 from .ops.size import same_padding
 from .scope import Evaluator, Program
-from .syntax import RESERVED
+from .syntax import OPTION_LINE_HINT, OPTION_WORDS, RESERVED
 from .training import lower_train
 
 NODE_LIMIT = 100_000  # layers per network; ResNet-152 has about 500
@@ -285,6 +285,8 @@ def bind_call(lowerer, call: ast.Call, env: dict):
     """The block a call uses and its parameters bound to the argument values."""
     block = lowerer.program.blocks.get(call.name)
     if block is None:
+        if call.name in OPTION_WORDS and not call.args:
+            raise CnncError(f"'{call.name}' is an option, not a statement", call.loc, OPTION_LINE_HINT)
         hint = did_you_mean(call.name, list(lowerer.program.blocks) + sorted(RESERVED))
         raise CnncError(f"unknown layer or block '{call.name}'", call.loc, hint)
     if block.name in lowerer.calls:

@@ -272,6 +272,8 @@ def _misspelled_statement(token: Token, file: str) -> CnncError | None:
         return None
     if before is None or before.type not in ("_SEP", "LBRACE") or token.value in RESERVED:
         return None  # `b relu`: a separator is missing, not a keyword misspelled
+    if name.value in OPTION_WORDS and not re.search(rf"\bblock\s+{name.value}\b", _POSTLEXER.text):
+        return CnncError(f"'{name.value}' is an option, not a statement", token_loc(file, name), OPTION_LINE_HINT)
     defined = re.search(rf"\bblock\s+{name.value}\b", _POSTLEXER.text)
     hint = None if defined else did_you_mean(name.value, RESERVED)
     if hint:
@@ -290,6 +292,8 @@ def _unexpected(shown: str, word, expected: list[str], loc: Loc) -> CnncError:
         return CnncError(f"unknown option '{word}'", loc, hint or _expect_hint(expected))
     return CnncError(f"unexpected {shown}", loc, hint or _expect_hint(expected))
 
+
+OPTION_LINE_HINT = "options stay on their statement's line: move it up to the end of the line before"
 
 OPTION_WORDS = frozenset(
     [

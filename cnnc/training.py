@@ -27,6 +27,12 @@ def lower_train(train: ast.Train, ev: Evaluator) -> dict:
         if setting.name in config:
             raise CnncError(f"'{setting.name}' is set twice in the train section", setting.loc)
         config[setting.name] = _value(setting, ev)
+        if "lr" in config and "lr" in config.get("optimizer", {}):
+            raise CnncError(
+                "the learning rate is set twice: by 'lr' and on the optimizer line",
+                setting.loc,
+                "keep one of them",
+            )
     return config
 
 

@@ -69,12 +69,23 @@ def test_not_utf8(tmp_path):
     assert result.stderr.splitlines()[1] == "  hint: save the file as UTF-8"
 
 
-@pytest.mark.parametrize("text", ["", "# only a comment\n", "block b { relu }\nlet c = 3\n"])
-def test_file_without_a_network(tmp_path, text):
-    (tmp_path / "empty.cnn").write_text(text)
-    result = cnnc("empty.cnn", cwd=tmp_path)
-    assert_one_error(result, r"error: empty\.cnn: defines no network")
-    assert result.stderr.splitlines()[1] == "  hint: add `network NAME { input CxHxW ... }`"
+@pytest.mark.parametrize(
+    ("text", "summary"),
+    [("", "0 blocks, 0 constants"), ("# only a comment\n", "0 blocks, 0 constants"),
+     ("block b { relu }\nlet c = 3\n", "1 block, 1 constant")],
+)  # fmt: skip
+def test_file_without_a_network_is_a_library(tmp_path, text, summary):
+    # The contract: a file holds any number of blocks, constants and networks.
+    (tmp_path / "lib.cnn").write_text(text)
+    result = cnnc("lib.cnn", cwd=tmp_path)
+    assert result.returncode == 0 and result.stderr == ""
+    assert result.stdout == f"lib.cnn: no network; {summary}\n"
+
+
+def test_naming_a_network_in_a_library_is_an_error(tmp_path):
+    (tmp_path / "lib.cnn").write_text("block b { relu }\n")
+    result = cnnc("lib.cnn", "--network", "x", cwd=tmp_path)
+    assert_one_error(result, r"error: lib\.cnn: no network named 'x'")
 
 
 @pytest.mark.parametrize("value", ["3x0x4", "abc", "3x4", "-3", "3x²x4", "3.0x4x4"])
@@ -117,7 +128,7 @@ def test_strict_turns_the_dropped_rows_warning_into_an_error(tmp_path):
     result = cnnc("drops.cnn", cwd=tmp_path)
     assert result.returncode == 0
     assert result.stderr.startswith("drops.cnn:3:3: warning: conv1: drops the last 1 row")
-    assert result.stdout == "drops.cnn: n: 3x32x32 -> 8x15x15, 1 layers, 224 params, 48,600 MACs\n"
+    assert result.stdout == "drops.cnn: n: 3x32x32 -> 8x15x15, 1 layer, 224 params, 48,600 MACs\n"
     result = cnnc("drops.cnn", "--strict", cwd=tmp_path)
     assert_one_error(result, r"drops\.cnn:3:3: error: conv1: drops the last 1 row .+")
     assert result.stderr.splitlines()[-1] == "  hint: --strict makes this an error"

@@ -185,7 +185,7 @@ def test_pad_same_with_an_even_kernel():
 
 
 def test_spatial_layer_after_fc():
-    hint = "a fc or flatten earlier in the network turned the maps into a vector"
+    hint = "feature maps become a vector at an fc or flatten (or the network's input is one)"
     assert_error(net("fc 10", "conv 3x3/3"), "conv1: conv needs a CxHxW input, got the vector 10", 4, 3, hint)
 
 

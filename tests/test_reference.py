@@ -6,7 +6,7 @@ import pytest
 from cnnc.errors import CnncError
 from cnnc.runtime.reference import run_reference
 from cnnc.runtime.weights import init_weights
-from tests.conftest import compile_text, net
+from tests.conftest import ROOT, compile_text, net
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
@@ -153,7 +153,7 @@ def test_concat_and_residual():
 
 
 def test_whole_resnet20_runs_and_batch_items_are_independent():
-    graph = compile_text(open("examples/resnet20_cifar.cnn").read())
+    graph = compile_text((ROOT / "examples" / "resnet20_cifar.cnn").read_text())
     weights = init_weights(graph, seed=1)
     x = np.random.default_rng(0).normal(size=(3, 3, 32, 32))
     y = run_reference(graph, x, weights)

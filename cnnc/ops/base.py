@@ -57,7 +57,7 @@ def spatial(shape: Shape, op: str) -> Shape:
     if len(shape) != 3:
         raise ShapeError(
             f"{op} needs a CxHxW input, got the vector {fmt_shape(shape)}",
-            "a fc or flatten earlier in the network turned the maps into a vector",
+            "feature maps become a vector at an fc or flatten (or the network's input is one)",
         )
     return shape
 
