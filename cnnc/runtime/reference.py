@@ -14,7 +14,7 @@ import numpy as np
 from ..errors import CnncError
 from ..ir import Graph, Node
 from ..ops import fmt_shape
-from . import reference_ops
+from . import reference_fused, reference_ops  # noqa: F401  (reference_fused registers)
 
 FORWARD = reference_ops.FORWARD
 
