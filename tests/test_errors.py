@@ -194,3 +194,11 @@ def test_excerpt_counts_lines_as_the_lexer_does():
         "    4 |   rleu",
         "      |   ^~~~",
     ]
+
+
+# --- found by fuzzing (tests/test_fuzz.py) ------------------------------------
+
+
+def test_import_path_with_a_nul_byte():
+    """Was a ValueError from pathlib."""
+    assert_error('import "lib.cnn\x00"', "cannot import 'lib.cnn\x00': embedded null byte", 1, 1)

@@ -45,16 +45,13 @@ def test_import_of_a_directory(tmp_path):
     assert (e.loc.line, e.loc.column) == (1, 1)
 
 
-def test_import_path_too_long_or_with_a_nul_byte(tmp_path):
+def test_import_path_too_long(tmp_path):
     long_name = "a" * 300 + ".cnn"
     with pytest.raises(CnncError) as info:
         loads(f'import "{long_name}"\n' + NET, file=str(tmp_path / "a.cnn"))
     e = info.value
     assert e.message == f"cannot import '{long_name}': File name too long"
     assert (e.loc.line, e.loc.column) == (1, 1)
-    with pytest.raises(CnncError) as info:
-        loads('import "a\0b.cnn"\n' + NET, file=str(tmp_path / "a.cnn"))
-    assert info.value.message == "cannot import 'a\0b.cnn': embedded null byte"
 
 
 def test_import_of_a_non_utf8_file_points_into_that_file(tmp_path):
