@@ -99,9 +99,11 @@ def receptive_fields(graph: Graph) -> None:
 
 def _window(node, in_shape):
     """(kernel, stride, dilation) of a node that slides a window, else None."""
-    whole_map = len(in_shape) == 3 and (node.op in ("fc", "flatten") or (node.op == "pool" and node.attrs["global"]))
+    whole_map = len(in_shape) == 3 and (
+        node.op in ("fc", "fused_fc", "flatten") or (node.op == "pool" and node.attrs["global"])
+    )
     if whole_map:
         return in_shape[1:], (1, 1), (1, 1)
-    if node.op == "conv" or (node.op == "pool" and not node.attrs["global"]):
+    if node.op in ("conv", "fused_conv") or (node.op == "pool" and not node.attrs["global"]):
         return node.attrs["kernel"], node.attrs["stride"], node.attrs.get("dilation", (1, 1))
     return None

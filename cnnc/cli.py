@@ -54,6 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--optimizer", choices=("sgd", "sgd+momentum", "adagrad", "adadelta", "rmsprop", "adam"))
     report.add_argument("--input", metavar="CxHxW", help="override the input shape")
     report.add_argument("-o", "--output", metavar="OUT", help="write to this file instead of stdout")
+    report.add_argument("--opt", nargs="?", const=2, type=opt_level, metavar="LEVEL", help="report the optimized graph")
+    report.add_argument("-O", dest="opt", type=opt_level, metavar="LEVEL", help=argparse.SUPPRESS)  # --opt -O1
     report.set_defaults(run=run_report)
 
     render = commands.add_parser("render", help="draw the graph with Graphviz (.svg, .png, .pdf, or .dot source)")
@@ -64,6 +66,16 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--rankdir", choices=("TB", "LR"), default="TB", help="top to bottom or left to right")
     render.add_argument("--input", metavar="CxHxW", help="override the input shape")
     render.set_defaults(run=run_render)
+
+    opt = commands.add_parser("opt", help="run the optimizing passes: what each changed, before/after table")
+    opt.add_argument("file", metavar="FILE")
+    opt.add_argument("--network", metavar="NAME", help="optimize only this network")
+    opt.add_argument("-O", dest="level", type=opt_level, default=2, metavar="LEVEL", help="-O0, -O1, -O2 (default)")
+    opt.add_argument("--passes", metavar="A,B,...", help="run these passes in this order instead of a level's")
+    opt.add_argument("--disable-pass", action="append", default=[], metavar="NAME", help="skip a pass (repeatable)")
+    opt.add_argument("--print-ir", action="store_true", help="print the optimized IR")
+    opt.add_argument("--print-after", metavar="PASS", help="print the IR after this pass (or 'all')")
+    opt.set_defaults(run=run_opt)
     run = commands.add_parser("run", help="run a network on an input array (.npy)")
     run.add_argument("file", metavar="FILE")
     run.add_argument("--input", required=True, metavar="X.npy", help="NxCxHxW (or CxHxW) array")
@@ -84,6 +96,12 @@ def plural(count: int, noun: str) -> str:
 def positive_int(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got '{text}'")
+    return int(text)
+
+
+def opt_level(text: str) -> int:
+    if text not in ("0", "1", "2"):
+        raise argparse.ArgumentTypeError(f"expected an optimization level 0, 1 or 2, got '{text}'")
     return int(text)
 
 
@@ -134,6 +152,10 @@ def run_report(args) -> int:
     for graph in graphs:
         for warning in graph.meta["warnings"]:
             print(warning.format(), file=sys.stderr)
+        if args.opt is not None:
+            from .passes import run_passes
+
+            run_passes(graph, level=args.opt)
     texts = [FORMATS[args.format](g.report(args.batch, args.dtype, args.depth, args.optimizer)) for g in graphs]
     write_output("\n".join(texts), args.output)
     return 0
@@ -156,6 +178,21 @@ def run_render(args) -> int:
     for warning in graph.meta["warnings"]:
         print(warning.format(), file=sys.stderr)
     print(render(graph, args.output or f"{graph.name}.svg", args.detail, args.rankdir))
+    return 0
+
+
+def run_opt(args) -> int:
+    from .api import load_all
+    from .ir import print_graph
+    from .optimize import optimize
+
+    only = [name.strip() for name in args.passes.split(",") if name.strip()] if args.passes is not None else None
+    for graph in load_all(args.file, args.network):
+        for warning in graph.meta["warnings"]:
+            print(warning.format(), file=sys.stderr)
+        print(optimize(graph, args.level, only, args.disable_pass, args.print_after), end="")
+        if args.print_ir:
+            print(print_graph(graph))
     return 0
 
 

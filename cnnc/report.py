@@ -87,9 +87,9 @@ def params_formula(node: Node) -> str:
     params = node.meta["params"]
     if not params:
         return ""
-    if node.op in ("conv", "fc"):
+    if node.op in ("conv", "fc", "fused_conv", "fused_fc"):
         out, *fan_in = params["weight"]
-        if node.op == "fc":
+        if node.op in ("fc", "fused_fc"):
             in_shape = node.inputs[0].meta["shape"]
             fan = "*".join(str(d) for d in (in_shape[1:] + in_shape[:1] if len(in_shape) == 3 else in_shape))
             text = f"{fan}*{out} = {prod(params['weight']):,}"

@@ -7,6 +7,8 @@ from .ops import fmt_shape
 
 # The attribute a one-argument op shows: `dropout 0.5`, `maxout 2`, `lrn 5`.
 SHOWN_ATTR = {"dropout": "p", "maxout": "k", "lrn": "size"}
+# Ops the passes make by fusing a conv or fc with what followed it.
+FUSED_BASE = {"fused_conv": "conv", "fused_fc": "fc"}
 
 
 def describe(node: Node, show_defaults: bool = False) -> str:
@@ -16,6 +18,11 @@ def describe(node: Node, show_defaults: bool = False) -> str:
     p1, the report's style); otherwise attributes at their default are left out.
     """
     a = node.attrs
+    if node.op in FUSED_BASE:  # the base op as written, then what the pass fused into it
+        base = Node(node.name, FUSED_BASE[node.op], node.inputs, a, node.meta)
+        return describe(base, show_defaults) + (" + add" if a["residual"] else "") + fused_activation(a)
+    if node.op == "slice":
+        return f"slice {a['start']}:{a['stop']}"
     if node.op == "conv":
         text = f"conv {fmt_shape(a['kernel'])}/{a['out_channels']}"
         for key, name, default in (("s", "stride", (1, 1)), ("p", "pad", (0, 0)), ("d", "dilation", (1, 1))):
@@ -37,6 +44,13 @@ def describe(node: Node, show_defaults: bool = False) -> str:
     if node.op in ("leaky_relu", "elu"):
         return f"{node.op} {a['alpha']:g}"
     return node.op
+
+
+def fused_activation(attrs) -> str:
+    if attrs["activation"] == "none":
+        return ""
+    alpha = f" {attrs['alpha']:g}" if "alpha" in attrs else ""
+    return f" + {attrs['activation']}{alpha}"
 
 
 def short(pair) -> str:
