@@ -1,0 +1,163 @@
+"""Parallel loops of the parameter-free activations, shared by their kernels and the fused ones.
+
+Every forward has the signature ``(x, residual, out, a, b)`` over flat arrays:
+``out = act(x + residual)``, where an empty ``residual`` means none (the branch
+is loop-invariant, so LLVM hoists it). One signature for all lets a fused
+conv/fc apply its residual add and activation in one pass over the output,
+and keeps one specialisation per dtype. ``a`` and ``b`` are the op's constants
+(alpha; SELU's scale) cast to the array's dtype so float32 loops stay float32.
+
+Every backward is ``(x, y, g, out, a, b)``: ``out = g * act'(x)``, written
+with whichever of the input ``x`` and the output ``y`` gives the derivative
+cheaply and as PyTorch does (ReLU masks on y > 0; hardtanh on 0 < x < 6).
+Comparisons are written so that a NaN input gives a NaN output, as numpy does.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+# PyTorch's SELU constants (Klambauer et al. 2017), as the reference uses.
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+
+loop = njit(parallel=True, cache=True)
+
+
+@loop
+def relu_forward(x, residual, out, a, b):
+    for i in prange(out.size):
+        v = x[i] + residual[i] if residual.size else x[i]
+        out[i] = 0 if v < 0 else v
+
+
+@loop
+def relu_backward(x, y, g, out, a, b):
+    for i in prange(out.size):
+        out[i] = g[i] if y[i] > 0 else 0
+
+
+@loop
+def relu6_forward(x, residual, out, a, b):
+    for i in prange(out.size):
+        v = x[i] + residual[i] if residual.size else x[i]
+        out[i] = 0 if v < 0 else (6 if v > 6 else v)
+
+
+@loop
+def relu6_backward(x, y, g, out, a, b):
+    for i in prange(out.size):
+        out[i] = g[i] if 0 < x[i] < 6 else 0
+
+
+@loop
+def sigmoid_forward(x, residual, out, a, b):
+    for i in prange(out.size):
+        v = x[i] + residual[i] if residual.size else x[i]
+        out[i] = 1 / (1 + math.exp(-v))
+
+
+@loop
+def sigmoid_backward(x, y, g, out, a, b):
+    for i in prange(out.size):
+        out[i] = g[i] * (1 - y[i]) * y[i]
+
+
+@loop
+def tanh_forward(x, residual, out, a, b):
+    for i in prange(out.size):
+        v = x[i] + residual[i] if residual.size else x[i]
+        out[i] = math.tanh(v)
+
+
+@loop
+def tanh_backward(x, y, g, out, a, b):
+    for i in prange(out.size):
+        out[i] = g[i] * (1 - y[i] * y[i])
+
+
+@loop
+def selu_forward(x, residual, out, a, b):
+    """b * (x if x > 0 else a * expm1(x)), a and b SELU's alpha and scale."""
+    for i in prange(out.size):
+        v = x[i] + residual[i] if residual.size else x[i]
+        out[i] = b * (v if v > 0 else a * math.expm1(v))
+
+
+@loop
+def selu_backward(x, y, g, out, a, b):
+    # d/dx of b*a*(e^x - 1) is b*a*e^x = y + b*a: no second exp.
+    for i in prange(out.size):
+        out[i] = g[i] * b if x[i] > 0 else g[i] * (y[i] + a * b)
+
+
+@loop
+def leaky_relu_forward(x, residual, out, a, b):
+    for i in prange(out.size):
+        v = x[i] + residual[i] if residual.size else x[i]
+        out[i] = v if v > 0 else a * v
+
+
+@loop
+def leaky_relu_backward(x, y, g, out, a, b):
+    for i in prange(out.size):
+        out[i] = g[i] if x[i] > 0 else a * g[i]
+
+
+@loop
+def elu_forward(x, residual, out, a, b):
+    for i in prange(out.size):
+        v = x[i] + residual[i] if residual.size else x[i]
+        out[i] = v if v > 0 else a * math.expm1(v)
+
+
+@loop
+def elu_backward(x, y, g, out, a, b):
+    # d/dx of a*(e^x - 1) is a*e^x = y + a.
+    for i in prange(out.size):
+        out[i] = g[i] if x[i] > 0 else g[i] * (y[i] + a)
+
+
+ACTIVATIONS = {
+    "relu": (relu_forward, relu_backward),
+    "relu6": (relu6_forward, relu6_backward),
+    "sigmoid": (sigmoid_forward, sigmoid_backward),
+    "tanh": (tanh_forward, tanh_backward),
+    "selu": (selu_forward, selu_backward),
+    "leaky_relu": (leaky_relu_forward, leaky_relu_backward),
+    "elu": (elu_forward, elu_backward),
+}
+
+
+def constants(op: str, attrs, dtype) -> tuple:
+    """(a, b) for the loops of ``op``, in ``dtype``."""
+    if op == "selu":
+        a, b = SELU_ALPHA, SELU_SCALE
+    else:
+        a, b = attrs.get("alpha", 0.0), 1.0
+    return dtype.type(a), dtype.type(b)
+
+
+def no_residual(dtype):
+    """The empty array that stands for 'no residual' (one type per dtype: no extra specialisation)."""
+    return np.empty(0, dtype=dtype)
+
+
+def activate(op: str, attrs, x, residual=None, out=None):
+    """act(x + residual) into ``out`` (a new array by default; may be ``x`` itself)."""
+    forward, _ = ACTIVATIONS[op]
+    out = np.empty_like(x) if out is None else out
+    residual = no_residual(x.dtype) if residual is None else residual.reshape(-1)
+    forward(x.reshape(-1), residual, out.reshape(-1), *constants(op, attrs, x.dtype))
+    return out
+
+
+def activation_grad(op: str, attrs, x, y, g):
+    """g * act'(x), given the activation's input x and output y."""
+    _, backward = ACTIVATIONS[op]
+    out = np.empty_like(g)
+    backward(x.reshape(-1), y.reshape(-1), g.reshape(-1), out.reshape(-1), *constants(op, attrs, g.dtype))
+    return out
