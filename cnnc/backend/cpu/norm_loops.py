@@ -1,0 +1,109 @@
+"""Parallel loops of batch norm and LRN over (N, C, S) planes.
+
+BN runs one channel a thread (its statistics are a reduction over N and S);
+sums accumulate in float64 whatever the dtype, so float32 statistics stay
+as accurate as PyTorch's. LRN runs one (image, channel) plane a thread.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+loop = njit(parallel=True, cache=True)
+
+
+@njit(cache=True)
+def channel_window(c, before, after, channels):
+    """[lo, hi) of channels c-before .. c+after clipped to 0 .. channels-1 (LRN's window:
+    before = size//2, after = (size-1)//2 as PyTorch pads; swapped for its backward)."""
+    return max(c - before, 0), min(c + after + 1, channels)
+
+
+@loop
+def bn_statistics(x, mean, var):
+    """Per-channel mean and biased variance, two passes (no E[x^2]-E[x]^2 cancellation)."""
+    n, c, s = x.shape
+    for k in prange(c):
+        total = 0.0
+        for i in range(n):
+            for j in range(s):
+                total += x[i, k, j]
+        mu = total / (n * s)
+        squares = 0.0
+        for i in range(n):
+            for j in range(s):
+                d = x[i, k, j] - mu
+                squares += d * d
+        mean[k], var[k] = mu, squares / (n * s)
+
+
+@loop
+def bn_apply(x, mean, scale, shift, out):
+    """out = (x - mean) * scale + shift, scale already divided by sqrt(var + eps)."""
+    n, c, s = x.shape
+    for t in prange(n * c):
+        i, k = t // c, t % c
+        m, a, b = mean[k], scale[k], shift[k]
+        for j in range(s):
+            out[i, k, j] = (x[i, k, j] - m) * a + b
+
+
+@loop
+def bn_backward(x, g, mean, inv_std, gamma, grad_x, grad_scale, grad_shift):
+    """Through the batch statistics (Ioffe & Szegedy 2015, section 3):
+    x^ = (x - mean) * inv_std, dscale = sum g x^, dshift = sum g,
+    dx = gamma * inv_std / M * (M g - dshift - x^ dscale), M = N*S."""
+    n, c, s = x.shape
+    count = n * s
+    for k in prange(c):
+        m, r = mean[k], inv_std[k]
+        sum_g, sum_gx = 0.0, 0.0
+        for i in range(n):
+            for j in range(s):
+                sum_g += g[i, k, j]
+                sum_gx += g[i, k, j] * (x[i, k, j] - m) * r
+        factor = gamma[k] * r / count
+        for i in range(n):
+            for j in range(s):
+                xhat = (x[i, k, j] - m) * r
+                grad_x[i, k, j] = factor * (count * g[i, k, j] - sum_g - xhat * sum_gx)
+        grad_scale[k], grad_shift[k] = sum_gx, sum_g
+
+
+@loop
+def lrn_forward(x, size, alpha, beta, k, out, denominator):
+    """PyTorch's LocalResponseNorm: d = k + alpha/size * sum of x^2 over the channel
+    window, out = x / d^beta; d is kept for backward."""
+    n, c, s = x.shape
+    for t in prange(n * c):
+        i, ch = t // c, t % c
+        lo, hi = channel_window(ch, size // 2, (size - 1) // 2, c)
+        total = np.zeros(s)  # window sums, a plane at a time: contiguous inner loops
+        for m in range(lo, hi):
+            for j in range(s):
+                total[j] += x[i, m, j] * x[i, m, j]
+        for j in range(s):
+            d = k + alpha / size * total[j]
+            denominator[i, ch, j] = d
+            out[i, ch, j] = x[i, ch, j] / d**beta
+
+
+@loop
+def lrn_backward(x, out, denominator, g, size, alpha, beta, grad_x):
+    """dx_j = g_j d_j^-beta - 2 beta alpha/size x_j sum over windows c that hold j of g_c y_c / d_c.
+
+    Window c spans channels [c - size//2, c + (size-1)//2], so j lies in the
+    windows of c in [j - (size-1)//2, j + size//2]: the window with the halves swapped.
+    """
+    n, c, s = x.shape
+    for t in prange(n * c):
+        i, ch = t // c, t % c
+        lo, hi = channel_window(ch, (size - 1) // 2, size // 2, c)
+        total = np.zeros(s)
+        for m in range(lo, hi):
+            for j in range(s):
+                total[j] += g[i, m, j] * out[i, m, j] / denominator[i, m, j]
+        for j in range(s):
+            scaled = g[i, ch, j] / denominator[i, ch, j] ** beta
+            grad_x[i, ch, j] = scaled - 2 * beta * alpha / size * x[i, ch, j] * total[j]
