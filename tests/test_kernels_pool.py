@@ -1,0 +1,97 @@
+"""CPU pool kernels: reference parity, finite differences and PyTorch parity for every pool case."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.kernel_check import check_forward, gradcheck, make, torch_parity
+
+F = pytest.importorskip("torch.nn.functional")
+
+# (statement, input CxHxW, the torch.nn.functional equivalent)
+CASES = {
+    "max": ("pool max 2x2", "3x8x8", lambda x, t: F.max_pool2d(x, 2)),
+    "max_padded": ("pool max 3x3 stride 2 pad 1", "3x9x9", lambda x, t: F.max_pool2d(x, 3, 2, 1)),
+    "max_ceil": ("pool max 3x3 stride 2 ceil", "3x8x8", lambda x, t: F.max_pool2d(x, 3, 2, ceil_mode=True)),
+    "max_padded_ceil": (
+        "pool max 2x2 stride 2 pad 1 ceil",
+        "2x7x6",
+        lambda x, t: F.max_pool2d(x, 2, 2, 1, ceil_mode=True),
+    ),  # fmt: skip
+    "max_rectangle": ("pool max 3x2 stride 1x2", "2x7x8", lambda x, t: F.max_pool2d(x, (3, 2), (1, 2))),
+    "avg": ("pool avg 2x2", "3x8x8", lambda x, t: F.avg_pool2d(x, 2)),
+    "avg_padded": (
+        "pool avg 3x3 stride 2 pad 1",
+        "3x9x9",
+        lambda x, t: F.avg_pool2d(x, 3, 2, 1, count_include_pad=False),
+    ),  # fmt: skip
+    "avg_ceil": (
+        "pool avg 3x3 stride 2 ceil",
+        "3x8x8",
+        lambda x, t: F.avg_pool2d(x, 3, 2, ceil_mode=True, count_include_pad=False),
+    ),  # fmt: skip
+    "avg_padded_ceil": (
+        "pool avg 2x2 stride 2 pad 1 ceil",
+        "2x7x6",
+        lambda x, t: F.avg_pool2d(x, 2, 2, 1, ceil_mode=True, count_include_pad=False),
+    ),  # fmt: skip
+    "avg_rectangle": ("pool avg 2x3 stride 1x2", "3x7x9", lambda x, t: F.avg_pool2d(x, (2, 3), (1, 2))),
+    "l2": ("pool l2 3x3 stride 2", "3x9x9", lambda x, t: F.lp_pool2d(x, 2, 3, 2)),
+    "l2_rectangle": ("pool l2 2x3 stride 2x1", "2x8x7", lambda x, t: F.lp_pool2d(x, 2, (2, 3), (2, 1))),
+    "max_global": ("pool max global", "3x5x6", lambda x, t: F.adaptive_max_pool2d(x, 1)),
+    "avg_global": ("pool avg global", "3x5x6", lambda x, t: F.adaptive_avg_pool2d(x, 1)),
+    "l2_global": ("pool l2 global", "3x5x6", lambda x, t: F.lp_pool2d(x, 2, (5, 6))),
+}
+# PyTorch has no padded or ceil-mode L2 pool: these are checked against the reference only.
+REFERENCE_ONLY = {
+    "l2_padded": ("pool l2 3x3 stride 2 pad 1", "3x9x9"),
+    "l2_ceil": ("pool l2 2 ceil", "3x7x7"),
+}
+
+
+@pytest.mark.parametrize("case", [*CASES, *REFERENCE_ONLY])
+def test_pool_forward_matches_reference(case):
+    stmt, shape = (CASES.get(case) or REFERENCE_ONLY[case])[:2]
+    check_forward(stmt, shape)
+
+
+@pytest.mark.parametrize("case", [*CASES, *REFERENCE_ONLY])
+def test_pool_gradients_match_finite_differences(case):
+    stmt, shape = (CASES.get(case) or REFERENCE_ONLY[case])[:2]
+    gradcheck(stmt, shape)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_pool_matches_torch_forward_and_backward(case):
+    stmt, shape, fn = CASES[case]
+    torch_parity(stmt, fn, shape)
+
+
+def test_pool_window_wholly_in_padding_matches_reference():
+    """pad >= kernel: a window may hold no input at all (max -inf, avg 0/0 as the reference)."""
+    for mode in ("max", "avg", "l2"):
+        with np.errstate(invalid="ignore"):
+            check_forward(f"pool {mode} 2x2 stride 2 pad 2", "2x4x4", rtol=1e-12)
+
+
+def test_max_pool_gradient_goes_to_the_first_of_equal_maxima():
+    graph, net, _, _ = make("pool max 2x2", "1x2x2", 1, "float64")
+    net(np.ones((1, 1, 2, 2)), training=True)
+    np.testing.assert_array_equal(net.backward(np.ones((1, 1, 1, 1))), [[[[1, 0], [0, 0]]]])
+
+
+def test_max_pool_propagates_nan():
+    graph, net, _, _ = make("pool max 2x2", "1x2x4", 1, "float32")
+    y = net(np.array([[[[1, np.nan, 5, 2], [3, 4, 1, 1]]]], dtype=np.float32))
+    assert np.isnan(y[0, 0, 0, 0]) and y[0, 0, 0, 1] == 5
+
+
+@pytest.mark.parametrize("mode", ["max", "avg", "l2"])
+def test_pool_large_enough_for_parallel_planes(mode):
+    fn = {"max": lambda x, t: F.max_pool2d(x, 3, 2, 1, ceil_mode=True),
+          "avg": lambda x, t: F.avg_pool2d(x, 3, 2, 1, ceil_mode=True, count_include_pad=False),
+          "l2": lambda x, t: F.lp_pool2d(x, 2, 3, 2, ceil_mode=True)}[mode]  # fmt: skip
+    stmt = f"pool {mode} 3x3 stride 2 {'pad 1 ' if mode != 'l2' else ''}ceil"
+    check_forward(stmt, "24x33x33", batch=4)
+    torch_parity(stmt, fn, "24x33x33", batch=4)
