@@ -14,8 +14,8 @@ from .errors import CnncError, did_you_mean
 from .ir import Graph, make_node, verify
 from .ops.size import same_padding
 from .scope import Evaluator, Program
-from .syntax import OPTION_LINE_HINT, OPTION_WORDS, RESERVED
 from .training import lower_train
+from .words import OPTION_LINE_HINT, OPTION_WORDS, RESERVED
 
 NODE_LIMIT = 100_000  # layers per network; ResNet-152 has about 500
 CALL_DEPTH_LIMIT = 100  # nested block uses

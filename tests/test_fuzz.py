@@ -22,7 +22,8 @@ from lark.lexer import PatternStr
 
 from cnnc.api import loads
 from cnnc.errors import CnncError
-from cnnc.syntax import RESERVED, grammar_path
+from cnnc.syntax import grammar_path
+from cnnc.words import RESERVED
 from tests.conftest import ROOT
 
 SCALE = float(os.environ.get("CNNC_FUZZ_SCALE", "1"))  # e.g. 20 for a long hunt
