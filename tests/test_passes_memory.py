@@ -99,3 +99,20 @@ def test_resnet18_and_googlenet_planned_peaks_as_the_docs_state():
         plan = graph.meta["memory_plan"]
         figures[example] = (plan["naive_bytes"], plan["peak_bytes"])
     assert figures == {"resnet18": (11_345_824, 4_816_896), "googlenet": (27_342_336, 7_225_344)}
+
+
+def test_running_the_pipeline_twice_gives_the_same_marks_and_plan():
+    graph = net(SNIPPET, "3x8x8")
+    run_passes(graph, level=2)
+    first = (marks(graph), graph.meta["memory_plan"]["peak_bytes"])
+    results = run_passes(graph, level=2)
+    assert (marks(graph), graph.meta["memory_plan"]["peak_bytes"]) == first
+    assert ("fuse_horizontal", False, "0 groups, 0 convs -> 0") in results
+
+
+def test_a_pass_that_changes_the_graph_drops_the_old_plan():
+    graph = net(SNIPPET, "3x8x8")
+    run_passes(graph, only=["plan_memory"])
+    assert "memory_plan" in graph.meta
+    run_passes(graph, only=["fuse_vertical"])
+    assert "memory_plan" not in graph.meta

@@ -42,6 +42,8 @@ def run_passes(graph: Graph, level: int = 2, only=None, disable=(), print_after=
         if name in skipped:
             continue
         changed = pass_fn(graph)
+        if changed and name != "plan_memory":
+            graph.meta.pop("memory_plan", None)  # planned for a graph that is no more
         check(graph, name)
         results.append((name, changed, graph.meta.get("pass_notes", {}).get(name, "")))
         if printed == "all" or name in printed:

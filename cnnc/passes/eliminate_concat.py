@@ -20,6 +20,8 @@ VIEWS = ("slice", "flatten", "identity", "dropout")
 
 def eliminate_concat(graph: Graph) -> bool:
     table = readers(graph)
+    for node in graph.nodes:  # marks from an earlier run are decided afresh
+        node.meta.pop("writes_into", None)
     in_place = written = 0
     for node in graph.nodes:
         if node.op != "concat":
@@ -45,5 +47,5 @@ def place_branches(graph: Graph, concat: Node, table) -> int:
 
 def can_write_into(graph: Graph, branch: Node, concat: Node, table) -> bool:
     only_this = table[branch.name] == [concat] and branch is not graph.output
-    owns_storage = branch.op not in (*VIEWS, "input", "concat") and "writes_into" not in branch.meta
+    owns_storage = branch.op not in (*VIEWS, "input", "concat")
     return only_this and owns_storage

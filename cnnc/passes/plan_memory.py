@@ -61,8 +61,9 @@ def memory_plan(graph: Graph) -> dict:
 def storage_owner(node: Node, names: dict[str, Node]) -> str:
     """The node whose storage ``node``'s output lives in (itself, unless a view or a concat branch)."""
     while True:
-        if "writes_into" in node.meta:
-            node = names[node.meta["writes_into"][0]]
+        concat = names.get(node.meta.get("writes_into", (None,))[0])
+        if concat is not None and node in concat.inputs:  # a mark a later rewrite made stale is ignored
+            node = concat
         elif node.op in VIEWS:
             node = node.inputs[0]
         else:
