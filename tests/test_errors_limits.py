@@ -1,11 +1,11 @@
 """Resource bombs and deep nesting: refused with a CnncError, never a RecursionError.
 
-The bombs are refused before anything is built (cnnc.lower.NodeBudget); the
+The bombs are refused before anything is built (cnnc.inline.NodeBudget); the
 time each takes is measured by hand, not asserted here.
 """
 
 from cnnc.api import loads
-from cnnc.lower import CALL_DEPTH_LIMIT, NESTING_LIMIT, NODE_LIMIT, REFUSED
+from cnnc.inline import CALL_DEPTH_LIMIT, NESTING_LIMIT, NODE_LIMIT, REFUSED
 from cnnc.scope import EXPR_DEPTH_LIMIT
 from tests.test_errors import assert_error, error, net
 
