@@ -65,6 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--detail", choices=("layer", "block"), default="layer", help="a node per layer or per block")
     render.add_argument("--rankdir", choices=("TB", "LR"), default="TB", help="top to bottom or left to right")
     render.add_argument("--input", metavar="CxHxW", help="override the input shape")
+    render.add_argument("--opt", nargs="?", const=2, type=opt_level, metavar="LEVEL", help="draw the optimized graph")
+    render.add_argument("-O", dest="opt", type=opt_level, metavar="LEVEL", help=argparse.SUPPRESS)  # --opt -O1
     render.set_defaults(run=run_render)
 
     opt = commands.add_parser("opt", help="run the optimizing passes: what each changed, before/after table")
@@ -177,6 +179,10 @@ def run_render(args) -> int:
     graph = graphs[0]
     for warning in graph.meta["warnings"]:
         print(warning.format(), file=sys.stderr)
+    if args.opt is not None:
+        from .passes import run_passes
+
+        run_passes(graph, level=args.opt)
     print(render(graph, args.output or f"{graph.name}.svg", args.detail, args.rankdir))
     return 0
 

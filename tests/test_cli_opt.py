@@ -1,4 +1,4 @@
-"""`cnnc opt` and `cnnc report --opt`; reports and renders of optimized graphs."""
+"""`cnnc opt`, `cnnc report --opt` and `cnnc render --opt`: reports and renders of optimized graphs."""
 
 from cnnc.api import load
 from cnnc.passes import run_passes
@@ -81,3 +81,11 @@ def test_optimized_googlenet_renders_a_node_per_layer_in_the_conv_colour():
     source = to_dot(graph).source
     assert source.count("conv 1x1/176 + relu") == 1  # the stacked head of inception 3a
     assert source.count("slice ") == 27
+
+
+def test_render_opt_draws_the_optimized_graph(tmp_path):
+    output = tmp_path / "net.dot"
+    status, out, _ = run_cnnc(["render", "examples/inception_bottleneck.cnn", "--opt", "-o", str(output)], ROOT)
+    assert status == 0 and out.strip() == str(output)
+    source = output.read_text()
+    assert "conv 1x1/256 + relu" in source and source.count("slice ") == 3
