@@ -11,4 +11,6 @@ def compile(*args, **kwargs):  # noqa: A001 - the API's name, as in the issue
     from .runtime.execute import compile as compile_net
 
     return compile_net(*args, **kwargs)
+
+
 __version__ = "0.1.0"
