@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from .errors import CnncError
@@ -19,6 +20,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("cnnc: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`cnnc report ... | head`): stop quietly, as Unix tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except Exception as error:  # noqa: BLE001 - a bug: say so, never a bare traceback
         return internal_error(error, getattr(args, "files", None) or getattr(args, "file", None))
 
