@@ -7,7 +7,7 @@ from lark.visitors import Transformer_NonRecursive
 
 from . import ast
 from .errors import CnncError, Loc
-from .words import RESERVED, token_loc
+from .words import OPTION_WORDS, RESERVED, SETTING_WORDS, token_loc
 
 
 @v_args(meta=True)
@@ -213,28 +213,4 @@ class ASTBuilder(Transformer_NonRecursive):  # deep nesting must not hit the rec
         return ast.Neg(self._loc(meta), children[0])
 
 
-OPTION_RULES = frozenset(
-    [
-        "stride",
-        "pad",
-        "dilation",
-        "groups",
-        "nobias",
-        "ceil",
-        "eps",
-        "momentum",
-        "alpha",
-        "beta",
-        "k",
-        "batch",
-        "epochs",
-        "lr",
-        "l1",
-        "l2",
-        "early_stop",
-        "nesterov",
-        "beta1",
-        "beta2",
-        "rho",
-    ]
-)
+OPTION_RULES = OPTION_WORDS | SETTING_WORDS

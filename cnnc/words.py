@@ -10,7 +10,7 @@ from .errors import Loc
 # constant, a parameter or a network. (Option words like `stride` or `k` are
 # only keywords where an option may stand, so they stay usable as names.)
 RESERVED = frozenset(
-    [
+    (
         "network",
         "block",
         "let",
@@ -40,13 +40,13 @@ RESERVED = frozenset(
         "residual",
         "shortcut",
         "train",
-    ]
+    )
 )
 
 OPTION_LINE_HINT = "options stay on their statement's line: move it up to the end of the line before"
 
 OPTION_WORDS = frozenset(
-    [
+    (
         "stride",
         "pad",
         "dilation",
@@ -63,8 +63,11 @@ OPTION_WORDS = frozenset(
         "beta1",
         "beta2",
         "rho",
-    ]
+    )
 )
+
+# Settings of the train section; with the option words, the grammar rules that build an ast.Option.
+SETTING_WORDS = frozenset(("batch", "epochs", "lr", "l1", "l2", "early_stop"))
 
 WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
