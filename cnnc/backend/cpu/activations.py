@@ -1,16 +1,19 @@
 """Parallel loops of the parameter-free activations, shared by their kernels and the fused ones.
 
-Every forward has the signature ``(x, residual, out, a, b)`` over flat arrays:
-``out = act(x + residual)``, where an empty ``residual`` means none (the branch
-is loop-invariant, so LLVM hoists it). One signature for all lets a fused
-conv/fc apply its residual add and activation in one pass over the output,
-and keeps one specialisation per dtype. ``a`` and ``b`` are the op's constants
-(alpha; SELU's scale) cast to the array's dtype so float32 loops stay float32.
+Every forward has the signature ``(x, bias, residual, out, a, b)`` over
+(planes, positions) arrays, N*C planes of H*W for maps: ``out = act(x +
+bias[plane % C] + residual)``, where an empty bias or residual means none
+(the tests are loop-invariant, hoisted by LLVM). One signature for all lets a
+fused conv/fc add its bias and residual and apply its activation in one pass
+over the output, and keeps one specialisation per dtype. ``a`` and ``b`` are
+the op's constants (alpha; SELU's scale) cast to the array's dtype so that
+float32 loops stay float32.
 
-Every backward is ``(x, y, g, out, a, b)``: ``out = g * act'(x)``, written
-with whichever of the input ``x`` and the output ``y`` gives the derivative
-cheaply and as PyTorch does (ReLU masks on y > 0; hardtanh on 0 < x < 6).
-Comparisons are written so that a NaN input gives a NaN output, as numpy does.
+Every backward is ``(x, y, g, out, a, b)`` over flat arrays: ``out = g *
+act'(x)``, written with whichever of the input ``x`` and the output ``y``
+gives the derivative cheaply and as PyTorch does (ReLU masks on y > 0;
+hardtanh on 0 < x < 6). Comparisons are written so that a NaN input gives a
+NaN output, as numpy does.
 """
 
 from __future__ import annotations
@@ -27,11 +30,31 @@ SELU_SCALE = 1.0507009873554804934193349852946
 loop = njit(parallel=True, cache=True)
 
 
+@njit(cache=True)
+def pre_activation(x, bias, residual, t, j):
+    """x + bias + residual at plane t, position j, in the reference's order."""
+    v = x[t, j]
+    if bias.size:
+        v += bias[t % bias.size]
+    if residual.size:
+        v += residual[t, j]
+    return v
+
+
 @loop
-def relu_forward(x, residual, out, a, b):
-    for i in prange(out.size):
-        v = x[i] + residual[i] if residual.size else x[i]
-        out[i] = 0 if v < 0 else v
+def none_forward(x, bias, residual, out, a, b):
+    """No activation: the bias and residual only (a fused conv without one, or training's pre-activation)."""
+    for t in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            out[t, j] = pre_activation(x, bias, residual, t, j)
+
+
+@loop
+def relu_forward(x, bias, residual, out, a, b):
+    for t in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            v = pre_activation(x, bias, residual, t, j)
+            out[t, j] = 0 if v < 0 else v
 
 
 @loop
@@ -41,10 +64,11 @@ def relu_backward(x, y, g, out, a, b):
 
 
 @loop
-def relu6_forward(x, residual, out, a, b):
-    for i in prange(out.size):
-        v = x[i] + residual[i] if residual.size else x[i]
-        out[i] = 0 if v < 0 else (6 if v > 6 else v)
+def relu6_forward(x, bias, residual, out, a, b):
+    for t in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            v = pre_activation(x, bias, residual, t, j)
+            out[t, j] = 0 if v < 0 else (6 if v > 6 else v)
 
 
 @loop
@@ -54,10 +78,11 @@ def relu6_backward(x, y, g, out, a, b):
 
 
 @loop
-def sigmoid_forward(x, residual, out, a, b):
-    for i in prange(out.size):
-        v = x[i] + residual[i] if residual.size else x[i]
-        out[i] = 1 / (1 + math.exp(-v))
+def sigmoid_forward(x, bias, residual, out, a, b):
+    for t in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            v = pre_activation(x, bias, residual, t, j)
+            out[t, j] = 1 / (1 + math.exp(-v))
 
 
 @loop
@@ -67,10 +92,11 @@ def sigmoid_backward(x, y, g, out, a, b):
 
 
 @loop
-def tanh_forward(x, residual, out, a, b):
-    for i in prange(out.size):
-        v = x[i] + residual[i] if residual.size else x[i]
-        out[i] = math.tanh(v)
+def tanh_forward(x, bias, residual, out, a, b):
+    for t in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            v = pre_activation(x, bias, residual, t, j)
+            out[t, j] = math.tanh(v)
 
 
 @loop
@@ -80,11 +106,12 @@ def tanh_backward(x, y, g, out, a, b):
 
 
 @loop
-def selu_forward(x, residual, out, a, b):
+def selu_forward(x, bias, residual, out, a, b):
     """b * (x if x > 0 else a * expm1(x)), a and b SELU's alpha and scale."""
-    for i in prange(out.size):
-        v = x[i] + residual[i] if residual.size else x[i]
-        out[i] = b * (v if v > 0 else a * math.expm1(v))
+    for t in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            v = pre_activation(x, bias, residual, t, j)
+            out[t, j] = b * (v if v > 0 else a * math.expm1(v))
 
 
 @loop
@@ -95,10 +122,11 @@ def selu_backward(x, y, g, out, a, b):
 
 
 @loop
-def leaky_relu_forward(x, residual, out, a, b):
-    for i in prange(out.size):
-        v = x[i] + residual[i] if residual.size else x[i]
-        out[i] = v if v > 0 else a * v
+def leaky_relu_forward(x, bias, residual, out, a, b):
+    for t in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            v = pre_activation(x, bias, residual, t, j)
+            out[t, j] = v if v > 0 else a * v
 
 
 @loop
@@ -108,10 +136,11 @@ def leaky_relu_backward(x, y, g, out, a, b):
 
 
 @loop
-def elu_forward(x, residual, out, a, b):
-    for i in prange(out.size):
-        v = x[i] + residual[i] if residual.size else x[i]
-        out[i] = v if v > 0 else a * math.expm1(v)
+def elu_forward(x, bias, residual, out, a, b):
+    for t in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            v = pre_activation(x, bias, residual, t, j)
+            out[t, j] = v if v > 0 else a * math.expm1(v)
 
 
 @loop
@@ -141,17 +170,26 @@ def constants(op: str, attrs, dtype) -> tuple:
     return dtype.type(a), dtype.type(b)
 
 
-def no_residual(dtype):
-    """The empty array that stands for 'no residual' (one type per dtype: no extra specialisation)."""
-    return np.empty(0, dtype=dtype)
+def plane_shape(x, per_feature: bool) -> tuple:
+    """(N*C, H*W) for maps: a plane's index modulo C is its channel. Vectors are
+    (N, F) rows, or (N*F, 1) when each feature takes its own bias."""
+    if x.ndim > 2 or per_feature:
+        return (x.shape[0] * x.shape[1], -1)
+    return x.shape
 
 
-def activate(op: str, attrs, x, residual=None, out=None):
-    """act(x + residual) into ``out`` (a new array by default; may be ``x`` itself)."""
-    forward, _ = ACTIVATIONS[op]
+def activate(op: str, attrs, x, bias=None, residual=None, out=None):
+    """act(x + bias + residual) into ``out`` (a new array by default; may be ``x`` itself).
+
+    ``op`` may be "none". x, residual and out are contiguous, (N, C, ...) alike;
+    an empty bias or residual (one type for any) stands for none.
+    """
+    forward = none_forward if op == "none" else ACTIVATIONS[op][0]
     out = np.empty_like(x) if out is None else out
-    residual = no_residual(x.dtype) if residual is None else residual.reshape(-1)
-    forward(x.reshape(-1), residual, out.reshape(-1), *constants(op, attrs, x.dtype))
+    shape = plane_shape(x, bias is not None)
+    bias = np.empty(0, dtype=x.dtype) if bias is None else bias
+    residual = np.empty((0, 0), dtype=x.dtype) if residual is None else residual.reshape(shape)
+    forward(x.reshape(shape), bias, residual, out.reshape(shape), *constants(op, attrs, x.dtype))
     return out
 
 
