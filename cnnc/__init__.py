@@ -3,7 +3,7 @@
 from .api import load, load_all, loads
 from .errors import CnncError
 
-__all__ = ["CnncError", "compile", "load", "load_all", "loads"]
+__all__ = ["CnncError", "compile", "load", "load_all", "loads", "train"]
 
 
 def compile(*args, **kwargs):  # noqa: A001 - the API's name, as in the issue
@@ -11,6 +11,13 @@ def compile(*args, **kwargs):  # noqa: A001 - the API's name, as in the issue
     from .runtime.execute import compile as compile_net
 
     return compile_net(*args, **kwargs)
+
+
+def train(*args, **kwargs):
+    """Train a network: see cnnc.runtime.train.train (its train section gives the defaults)."""
+    from .runtime.train import train as train_net
+
+    return train_net(*args, **kwargs)
 
 
 __version__ = "0.1.0"

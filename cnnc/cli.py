@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 
+from .cli_train import add_commands as add_train_commands
 from .errors import CnncError
 
 
@@ -93,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, default=0, help="seed of the random init and of dropout")
     run.add_argument("-o", "--output", metavar="Y.npy", help="save the output array here")
     run.set_defaults(run=run_run)
+    add_train_commands(commands)
     return parser
 
 
