@@ -1,12 +1,10 @@
-"""Parallel loops over (N, C, S) planes: PReLU, maxout, softmax and dropout's masking.
+"""Parallel loops over (N, C, S) planes: PReLU, maxout and dropout's masking.
 
 Arrays are contiguous and viewed as (N, C, S) with S the spatial size (1 for
 (N, F) vectors), so one loop serves feature maps and vectors alike.
 """
 
 from __future__ import annotations
-
-import math
 
 from numba import njit, prange
 
@@ -72,42 +70,6 @@ def maxout_backward(x, k, g, grad_x):
                 grad_x[i, group * k + m, j] = 0
         for j in range(s):
             grad_x[i, group * k + group_argmax(x, i, group, k, j), j] = g[i, group, j]
-
-
-@loop
-def softmax_forward(x, out, block):
-    """Over axis 1, shifted by the max; a thread takes a block of positions of one image."""
-    n, c, s = x.shape
-    count = (s + block - 1) // block
-    for t in prange(n * count):
-        i, start = t // count, (t % count) * block
-        for j in range(start, min(start + block, s)):
-            top = x[i, 0, j]  # a NaN anywhere makes the total, and so every output, NaN
-            for k in range(1, c):
-                if x[i, k, j] > top:
-                    top = x[i, k, j]
-            total = 0.0
-            for k in range(c):
-                e = math.exp(x[i, k, j] - top)
-                out[i, k, j] = e
-                total += e
-            for k in range(c):
-                out[i, k, j] = out[i, k, j] / total
-
-
-@loop
-def softmax_backward(y, g, grad_x, block):
-    """grad_x = y * (g - sum over channels of g*y)."""
-    n, c, s = y.shape
-    count = (s + block - 1) // block
-    for t in prange(n * count):
-        i, start = t // count, (t % count) * block
-        for j in range(start, min(start + block, s)):
-            dot = 0.0
-            for k in range(c):
-                dot += g[i, k, j] * y[i, k, j]
-            for k in range(c):
-                grad_x[i, k, j] = y[i, k, j] * (g[i, k, j] - dot)
 
 
 @loop

@@ -17,29 +17,26 @@ def planes(x):
 def bn_forward(node, inputs, tensors, ctx):
     """Batch statistics in training (running ones updated as PyTorch: momentum,
     unbiased variance), running statistics in inference."""
-    x, a = np.ascontiguousarray(inputs[0]), node.attrs
-    if ctx.training:
-        mean, var = batch_statistics(x, tensors, a["momentum"])
-    else:
-        mean, var = tensors["running_mean"], tensors["running_var"]
-    inv_std = 1 / np.sqrt(var + a["eps"])
-    dtype = x.dtype
+    x = np.ascontiguousarray(inputs[0])
     y = np.empty_like(x)
-    scale = (tensors["scale"] * inv_std).astype(dtype)
-    loops.bn_apply(planes(x), mean.astype(dtype), scale, tensors["shift"].astype(dtype), planes(y))
-    return y, ((x, mean.astype(dtype), inv_std.astype(dtype)) if ctx.training else None)
+    if ctx.training:
+        return y, train_forward(x, y, tensors, node.attrs)
+    inv_std = 1 / np.sqrt(tensors["running_var"] + node.attrs["eps"])
+    scale, shift = (tensors["scale"] * inv_std).astype(x.dtype), tensors["shift"]
+    loops.bn_apply(planes(x), tensors["running_mean"], scale, shift, planes(y))
+    return y, None
 
 
-def batch_statistics(x, tensors, momentum):
-    """(mean, biased variance) per channel, in float64; updates the running stats in place."""
+def train_forward(x, y, tensors, attrs):
+    """y from the batch statistics (float64); updates the running stats in place; returns what backward needs."""
     channels = x.shape[1]
-    mean, var = np.empty(channels), np.empty(channels)
-    loops.bn_statistics(planes(x), mean, var)
-    count = x.size // channels
+    mean, var, inv_std = np.empty(channels), np.empty(channels), np.empty(channels)
+    loops.bn_train_forward(planes(x), tensors["scale"], tensors["shift"], attrs["eps"], planes(y), mean, var, inv_std)
+    count, momentum = x.size // channels, attrs["momentum"]
     tensors["running_mean"][...] = (1 - momentum) * tensors["running_mean"] + momentum * mean
     unbiased = var * count / max(count - 1, 1)
     tensors["running_var"][...] = (1 - momentum) * tensors["running_var"] + momentum * unbiased
-    return mean, var
+    return x, mean.astype(x.dtype), inv_std.astype(x.dtype)
 
 
 def bn_backward(node, grad, saved, tensors, grads, ctx):

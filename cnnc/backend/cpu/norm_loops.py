@@ -7,6 +7,8 @@ as accurate as PyTorch's. LRN runs one (image, channel) plane a thread.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit, prange
 
@@ -21,8 +23,10 @@ def channel_window(c, before, after, channels):
 
 
 @loop
-def bn_statistics(x, mean, var):
-    """Per-channel mean and biased variance, two passes (no E[x^2]-E[x]^2 cancellation)."""
+def bn_train_forward(x, gamma, beta, eps, out, mean, var, inv_std):
+    """Per channel: mean and biased variance in two passes (no E[x^2]-E[x]^2
+    cancellation), then out = (x - mean) * gamma / sqrt(var + eps) + beta. One
+    channel a thread, so the passes after the first read it from cache."""
     n, c, s = x.shape
     for k in prange(c):
         total = 0.0
@@ -36,6 +40,11 @@ def bn_statistics(x, mean, var):
                 d = x[i, k, j] - mu
                 squares += d * d
         mean[k], var[k] = mu, squares / (n * s)
+        inv_std[k] = 1 / math.sqrt(var[k] + eps)
+        a, b = gamma[k] / math.sqrt(var[k] + eps), beta[k]
+        for i in range(n):
+            for j in range(s):
+                out[i, k, j] = (x[i, k, j] - mu) * a + b
 
 
 @loop
