@@ -105,3 +105,14 @@ def test_lrn_gradients_match_finite_differences(stmt):
 )
 def test_lrn_float32_matches_torch(stmt, fn):
     torch_parity(stmt, fn, input_shape="7x6x6")
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 4, 5, 6])
+def test_lrn_backward_window_holds_exactly_the_windows_containing_a_channel(size):
+    from cnnc.backend.indexing import channel_window
+
+    channels = 7
+    for j in range(channels):
+        lo, hi = channel_window(j, (size - 1) // 2, size // 2, channels)
+        holding = [c for c in range(channels) if j in range(*channel_window(c, size // 2, (size - 1) // 2, channels))]
+        assert list(range(lo, hi)) == holding

@@ -60,3 +60,10 @@ def window_bounds(o, kernel, stride, pad, n_in):
     start = max(o * stride - pad, 0)
     stop = min(o * stride - pad + kernel, n_in)
     return start, max(stop, start)
+
+
+@njit(cache=True)
+def channel_window(c, before, after, channels):
+    """[lo, hi) of channels c-before .. c+after clipped to 0 .. channels-1 (LRN's window:
+    before = size//2, after = (size-1)//2 as PyTorch pads; swapped for its backward)."""
+    return max(c - before, 0), min(c + after + 1, channels)

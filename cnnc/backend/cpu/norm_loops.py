@@ -12,14 +12,9 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from ..indexing import channel_window
+
 loop = njit(parallel=True, cache=True)
-
-
-@njit(cache=True)
-def channel_window(c, before, after, channels):
-    """[lo, hi) of channels c-before .. c+after clipped to 0 .. channels-1 (LRN's window:
-    before = size//2, after = (size-1)//2 as PyTorch pads; swapped for its backward)."""
-    return max(c - before, 0), min(c + after + 1, channels)
 
 
 @loop
