@@ -94,6 +94,16 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, default=0, help="seed of the random init and of dropout")
     run.add_argument("-o", "--output", metavar="Y.npy", help="save the output array here")
     run.set_defaults(run=run_run)
+    timing = commands.add_parser("time", help="per-layer and end-to-end timings on the CPU backend")
+    timing.add_argument("file", metavar="FILE")
+    timing.add_argument("--network", metavar="NAME")
+    timing.add_argument("--batch", type=positive_int, default=1)
+    timing.add_argument("--train", action="store_true", help="time forward and backward (training mode)")
+    timing.add_argument("--repeat", type=positive_int, default=5, help="runs to average over")
+    timing.add_argument(
+        "--opt", type=int, choices=(0, 1, 2), default=None, help="pass level (default 2; 0 with --train)"
+    )
+    timing.set_defaults(run=run_time)
     add_train_commands(commands)
     return parser
 
@@ -260,6 +270,19 @@ def read_array(path: str):
     if not isinstance(array, np.ndarray) or not np.issubdtype(array.dtype, np.number):
         raise CnncError(f"{path}: expected a numeric .npy array")
     return array
+
+
+def run_time(args) -> int:
+    from .api import load
+    from .runtime.execute import compile as compile_net
+    from .runtime.timing import format_timings, time_net
+
+    opt = args.opt if args.opt is not None else (0 if args.train else 2)
+    if args.train and opt:
+        raise CnncError("--train needs --opt 0: the -O1/-O2 passes fold BN and drop dropout, which training needs")
+    net = compile_net(load(args.file, args.network), opt=opt)
+    print(format_timings(net, time_net(net, args.batch, args.train, args.repeat)))
+    return 0
 
 
 if __name__ == "__main__":

@@ -1,0 +1,33 @@
+"""cnnc time: per-layer clocks for every layer, end to end measured apart."""
+
+import subprocess
+import sys
+
+import cnnc
+from cnnc.runtime.timing import format_timings, time_net
+from tests.conftest import ROOT
+
+DIGITS = ROOT / "examples" / "digits.cnn"
+
+
+def test_every_layer_is_timed_forward_and_backward_and_clocks_are_removed():
+    net = cnnc.compile(DIGITS, opt=0)
+    kernels = net.kernels
+    timings = time_net(net, batch=4, train=True, repeats=2)
+    layers = [n.name for n in net.graph.layers()]
+    assert sorted(timings.forward) == sorted(layers)
+    assert set(timings.backward) <= set(layers) and "fc2" in timings.backward
+    assert timings.end_to_end > 0 and timings.first_call > 0
+    assert net.kernels is kernels  # the clocked kernels were only for the per-layer run
+    table = format_timings(net, timings)
+    assert table.splitlines()[0].split()[:4] == ["layer", "op", "forward", "ms"]
+    assert "end to end:" in table and "images/s" in table
+
+
+def test_cli_time_runs_optimized_inference_and_refuses_training_at_O2():
+    run = [sys.executable, "-m", "cnnc", "time", str(DIGITS), "--batch", "2", "--repeat", "1"]
+    result = subprocess.run(run, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "first step:" in result.stdout
+    result = subprocess.run([*run, "--train", "--opt", "2"], capture_output=True, text=True)
+    assert result.returncode == 1 and "--train needs --opt 0" in result.stderr
