@@ -60,9 +60,10 @@ def train(source, *, out=None, resume=None, quiet: bool = True, network=None, **
     graph = load(source, network)
     if resume is None:
         config = resolve_config(graph.train, settings)
+    session = Session(graph, config)  # data and shapes are checked before any folder is made
+    if resume is None:
         out = prepare_out(out if out is not None else default_out(graph.name))
         write_config(out, config, str(source))
-    session = Session(graph, config)
     state = session.fresh_state()
     if resume is not None:
         state = load_checkpoint(out, session.net, session.optimizer)

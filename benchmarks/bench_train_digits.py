@@ -1,0 +1,96 @@
+"""The digits demo trained by cnnc and by PyTorch 2.13 (CPU), same net, data and hyper-parameters.
+
+Run by hand: .venv/bin/python benchmarks/bench_train_digits.py [--epochs N] [--seed N]
+
+Both train examples/digits.cnn's network with its train section (Adam, lr
+0.001, batch 32, weight decay 1e-4, 20 epochs) on the same digits split, with
+the same initial weights (cnnc's seeded init, copied into torch), shuffle
+order and no augmentation. Dropout masks differ (each framework draws its
+own). The cnnc run is warm (its kernels compiled first by a one-epoch run).
+Printed: each one's training time, test accuracy, and the time ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+
+import numpy as np
+import torch
+from torch import nn
+
+import cnnc
+from cnnc.runtime.data import load_data
+from cnnc.runtime.train import train
+from cnnc.runtime.weights import init_weights
+
+FILE = "examples/digits.cnn"
+
+
+def torch_net(weights) -> nn.Module:
+    net = nn.Sequential(
+        nn.Conv2d(1, 16, 3, padding=1, bias=False), nn.BatchNorm2d(16), nn.ReLU(),
+        nn.Conv2d(16, 32, 3, padding=1, bias=False), nn.BatchNorm2d(32), nn.ReLU(),
+        nn.MaxPool2d(2), nn.Flatten(), nn.Linear(512, 64), nn.ReLU(), nn.Dropout(0.25), nn.Linear(64, 10),
+    )  # fmt: skip
+    tensors = {
+        "0.weight": weights["conv1"]["weight"], "1.weight": weights["bn1"]["scale"], "1.bias": weights["bn1"]["shift"],
+        "3.weight": weights["conv2"]["weight"], "4.weight": weights["bn2"]["scale"], "4.bias": weights["bn2"]["shift"],
+        "8.weight": weights["fc1"]["weight"], "8.bias": weights["fc1"]["bias"],
+        "11.weight": weights["fc2"]["weight"], "11.bias": weights["fc2"]["bias"],
+    }  # fmt: skip
+    state = net.state_dict()
+    for name, array in tensors.items():
+        state[name] = torch.tensor(array.reshape(state[name].shape), dtype=torch.float32)
+    net.load_state_dict(state)
+    return net
+
+
+def train_torch(epochs: int, seed: int, data) -> tuple[float, float]:
+    graph = cnnc.load(FILE)
+    net = torch_net(init_weights(graph, seed))
+    optimizer = torch.optim.Adam(net.parameters(), lr=1e-3, weight_decay=1e-4)
+    x, y = torch.tensor(data.x_train), torch.tensor(data.y_train)
+    shuffle = np.random.default_rng([seed, 0])  # the same orders as cnnc's Batches
+    start = time.perf_counter()
+    for _ in range(epochs):
+        net.train()
+        order = shuffle.permutation(len(x))
+        for i in range(0, len(x), 32):
+            index = torch.tensor(order[i : i + 32])
+            optimizer.zero_grad()
+            nn.functional.cross_entropy(net(x[index]), y[index]).backward()
+            optimizer.step()
+    elapsed = time.perf_counter() - start
+    net.eval()
+    with torch.no_grad():
+        predicted = net(torch.tensor(data.x_test)).argmax(1).numpy()
+    return elapsed, 100.0 * np.mean(predicted == data.y_test)
+
+
+def train_cnnc(epochs: int, seed: int) -> tuple[float, float]:
+    with tempfile.TemporaryDirectory() as folder:
+        train(FILE, out=f"{folder}/warm", epochs=1, seed=seed)  # compile (or load) the kernels first
+        start = time.perf_counter()
+        result = train(FILE, out=f"{folder}/run", epochs=epochs, seed=seed)
+        elapsed = time.perf_counter() - start
+    return elapsed, result["test"]["accuracy"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    data = load_data("digits", (1, 8, 8))
+    torch_time, torch_accuracy = train_torch(args.epochs, args.seed, data)
+    cnnc_time, cnnc_accuracy = train_cnnc(args.epochs, args.seed)
+    print(f"threads: torch {torch.get_num_threads()}")
+    print(f"pytorch {torch.__version__}: {torch_time:6.2f} s  test accuracy {torch_accuracy:.2f}%")
+    print(f"cnnc (warm):     {cnnc_time:6.2f} s  test accuracy {cnnc_accuracy:.2f}%")
+    print(f"time ratio cnnc/pytorch: {cnnc_time / torch_time:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
