@@ -2,9 +2,9 @@
 
 The piecewise-linear ones (relu, relu6, leaky_relu, and "none") are Numba
 loops ``(x, bias, residual, out, a, b)`` over (planes, positions) arrays, N*C
-planes of H*W for maps: ``out = act(x + bias[plane % C] + residual)``, an
-empty bias or residual meaning none (the tests are loop-invariant, hoisted by
-LLVM). So a fused conv/fc adds its bias and residual and applies its
+planes of H*W for maps: ``out = act(x + bias[plane % C] + residual)``, with
+a one-element zero bias for none and an empty residual for none (one type
+either way). So a fused conv/fc adds its bias and residual and applies its
 activation in one pass over the output, with one specialisation per dtype.
 The transcendental ones (sigmoid, tanh, elu, selu) use numpy's SIMD ufuncs,
 an order of magnitude faster than the scalar libm calls Numba emits without
@@ -31,45 +31,87 @@ SELU_SCALE = 1.0507009873554804934193349852946
 loop = njit(parallel=True, cache=True)
 
 
-@njit(cache=True)
-def pre_activation(x, bias, residual, t, j):
-    """x + bias + residual at plane t, position j, in the reference's order."""
-    v = x[t, j]
-    if bias.size:
-        v += bias[t % bias.size]
-    if residual.size:
-        v += residual[t, j]
+# The piecewise-linear activations as scalars; LLVM inlines them into the
+# loops below and vectorises them.
+scalar = njit(cache=True)
+
+
+@scalar
+def identity(v, a, b):
     return v
+
+
+@scalar
+def relu(v, a, b):
+    return 0 if v < 0 else v
+
+
+@scalar
+def relu6(v, a, b):
+    return 0 if v < 0 else (6 if v > 6 else v)
+
+
+@scalar
+def leaky_relu(v, a, b):
+    return v if v > 0 else a * v
 
 
 @loop
 def none_forward(x, bias, residual, out, a, b):
-    """No activation: the bias and residual only (a fused conv without one, or training's pre-activation)."""
+    """out = x + bias[t % C] (+ residual): the residual's test is outside the
+    inner loop, which then vectorises (3x faster than a test per element). The
+    loops below are this one with an activation; they cannot share it, as
+    Numba does not cache closures."""
     for t in prange(out.shape[0]):
-        for j in range(out.shape[1]):
-            out[t, j] = pre_activation(x, bias, residual, t, j)
+        shift = bias[t % bias.size]
+        if residual.size:
+            for j in range(out.shape[1]):
+                out[t, j] = identity(x[t, j] + shift + residual[t, j], a, b)
+        else:
+            for j in range(out.shape[1]):
+                out[t, j] = identity(x[t, j] + shift, a, b)
 
 
 @loop
 def relu_forward(x, bias, residual, out, a, b):
     for t in prange(out.shape[0]):
-        for j in range(out.shape[1]):
-            v = pre_activation(x, bias, residual, t, j)
-            out[t, j] = 0 if v < 0 else v
+        shift = bias[t % bias.size]
+        if residual.size:
+            for j in range(out.shape[1]):
+                out[t, j] = relu(x[t, j] + shift + residual[t, j], a, b)
+        else:
+            for j in range(out.shape[1]):
+                out[t, j] = relu(x[t, j] + shift, a, b)
+
+
+@loop
+def relu6_forward(x, bias, residual, out, a, b):
+    for t in prange(out.shape[0]):
+        shift = bias[t % bias.size]
+        if residual.size:
+            for j in range(out.shape[1]):
+                out[t, j] = relu6(x[t, j] + shift + residual[t, j], a, b)
+        else:
+            for j in range(out.shape[1]):
+                out[t, j] = relu6(x[t, j] + shift, a, b)
+
+
+@loop
+def leaky_relu_forward(x, bias, residual, out, a, b):
+    for t in prange(out.shape[0]):
+        shift = bias[t % bias.size]
+        if residual.size:
+            for j in range(out.shape[1]):
+                out[t, j] = leaky_relu(x[t, j] + shift + residual[t, j], a, b)
+        else:
+            for j in range(out.shape[1]):
+                out[t, j] = leaky_relu(x[t, j] + shift, a, b)
 
 
 @loop
 def relu_backward(x, y, g, out, a, b):
     for i in prange(out.size):
         out[i] = g[i] if y[i] > 0 else 0
-
-
-@loop
-def relu6_forward(x, bias, residual, out, a, b):
-    for t in prange(out.shape[0]):
-        for j in range(out.shape[1]):
-            v = pre_activation(x, bias, residual, t, j)
-            out[t, j] = 0 if v < 0 else (6 if v > 6 else v)
 
 
 @loop
@@ -88,14 +130,6 @@ def sigmoid_backward(x, y, g, out, a, b):
 def tanh_backward(x, y, g, out, a, b):
     for i in prange(out.size):
         out[i] = g[i] * (1 - y[i] * y[i])
-
-
-@loop
-def leaky_relu_forward(x, bias, residual, out, a, b):
-    for t in prange(out.shape[0]):
-        for j in range(out.shape[1]):
-            v = pre_activation(x, bias, residual, t, j)
-            out[t, j] = v if v > 0 else a * v
 
 
 @loop
@@ -181,7 +215,7 @@ def activate(op: str, attrs, x, bias=None, residual=None, out=None):
         return out
     forward = none_forward if op == "none" else ACTIVATIONS[op][0]
     shape = plane_shape(x, bias is not None)
-    bias = np.empty(0, dtype=x.dtype) if bias is None else bias  # empty: no bias, one type for both
+    bias = np.zeros(1, dtype=x.dtype) if bias is None else bias  # x + 0 is x (NaN stays NaN)
     residual = np.empty((0, 0), dtype=x.dtype) if residual is None else residual.reshape(shape)
     forward(x.reshape(shape), bias, residual, out.reshape(shape), *constant)
     return out
