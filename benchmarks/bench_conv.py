@@ -4,6 +4,11 @@ Run by hand: .venv/bin/python benchmarks/bench_conv.py [--batch 8] [--channels 2
 [--size 56] [--repeat 5]. Threads: NUMBA_NUM_THREADS (default: all cores) for
 cnnc's loops; BLAS and torch get the same count. The GEMM anchor is the
 product the conv reduces to (O x C*9 @ C*9 x H*W per image, float32).
+
+OpenBLAS picks its kernels by CPU model and may not know a new one: on AMD
+Zen 5 it takes its AVX2 "Haswell" kernels, half of what the AVX-512 ones do.
+OPENBLAS_CORETYPE=SkylakeX (set before the run) selects those; the line
+"BLAS" of the output says which ran.
 """
 
 from __future__ import annotations
@@ -43,11 +48,16 @@ def main() -> None:
     args = parser.parse_args()
     import torch
     import torch.nn.functional as F
-    from threadpoolctl import threadpool_limits
+    from threadpoolctl import threadpool_info, threadpool_limits
 
     threads = numba.get_num_threads()
     torch.set_num_threads(threads)
     threadpool_limits(threads, user_api="blas")  # numpy's BLAS: the same count as Numba and torch
+    blas = [
+        f"{i['internal_api']} {i['version']} {i.get('architecture', '')}"
+        for i in threadpool_info()
+        if i["user_api"] == "blas"
+    ]
     n, c, s = args.batch, args.channels, args.size
     rng = np.random.default_rng(0)
     x = rng.standard_normal((n, c, s, s), dtype=np.float32)
@@ -86,6 +96,7 @@ def main() -> None:
     gf = lambda f, t: f / t / 1e9  # noqa: E731
 
     print(f"conv 3x3/{c} pad 1 on {n}x{c}x{s}x{s}, float32, {threads} threads (best of {args.repeat})")
+    print(f"  BLAS: {', '.join(blas)}; torch {torch.__version__}")
     print(f"  sgemm 2048^3                  {gf(2 * 2048**3, t_square):7.1f} GFLOP/s")
     print(f"  sgemm {c}x{c * 9}x{s * s} x{n}       {gf(flops, t_gemm):7.1f} GFLOP/s  {t_gemm * 1e3:8.1f} ms")
     rows = [("forward", flops, t_fwd, t_torch_fwd), ("backward", 2 * flops, t_bwd, t_torch_bwd),
