@@ -54,6 +54,18 @@ def test_conv_matches_torch_forward_and_backward(case):
     torch_parity(stmt, _torch_conv(kwargs), shape)
 
 
+@pytest.mark.parametrize("case", ["padded", "strided", "grouped_nobias", "pointwise", "pointwise_grouped"])
+def test_conv_one_image_per_chunk_writes_in_place(case, monkeypatch):
+    """A chunk of one image takes other paths (output in place, 1x1 without columns)."""
+    from cnnc.backend.cpu import conv
+
+    monkeypatch.setattr(conv, "COLUMN_BUDGET", 1)
+    stmt, shape, kwargs = CASES[case]
+    check_forward(stmt, shape, batch=3)
+    gradcheck(stmt, shape, batch=3)
+    torch_parity(stmt, _torch_conv(kwargs), shape, batch=3)
+
+
 @pytest.mark.parametrize(
     ("stmt", "shape", "batch", "kwargs"),
     [

@@ -1,19 +1,22 @@
 """conv: forward and backward as BLAS GEMMs over im2col columns.
 
-Per image n and group g (K = C/G * KH * KW rows, P = OH * OW columns):
+For a chunk of images and group g (K = C/G * KH * KW rows; the columns of the
+chunk's images side by side, P = OH * OW each):
 
-    out[n, g]  = W[g] (O/G x K)  @  cols[n, g] (K x P)          (+ bias)
-    dW[g]     += dy[n, g] (O/G x P)  @  cols[n, g].T
-    dcols[n,g] = W[g].T  @  dy[n, g],   dx[n] = col2im(dcols[n])
+    out[:, g]  = W[g] (O/G x K)  @  cols[g] (K x chunk*P)           (+ bias)
+    dW[g]     += dy[:, g] (O/G x chunk*P)  @  cols[g].T
+    dcols[g]   = W[g].T  @  dy[:, g],   dx = col2im(dcols)
     dbias      = sum of dy over n, y, x
 
-The GEMMs are numpy ``matmul`` calls on stacks of matrices (one BLAS call per
-matrix, threaded by BLAS, outside any prange); im2col and col2im are parallel
-Numba loops (cnnc.backend.cpu.im2col). Images go through in chunks so that the
-column buffer stays bounded; backward recomputes the columns from the saved
-input instead of keeping them (9x the input for a 3x3 conv). A 1x1, stride 1,
-unpadded conv needs no columns at all: cols[n] is x[n] reshaped. Depthwise
-convs take a direct kernel (cnnc.backend.cpu.depthwise).
+One GEMM per group per chunk: numpy ``matmul`` (threaded by BLAS, outside any
+prange); im2col and col2im are parallel Numba loops (cnnc.backend.cpu.im2col).
+Chunks keep the column buffer bounded and make small layers one wide GEMM
+rather than one thin GEMM per image; a chunk of one image writes its output
+in place, a larger one moves (O, chunk, P) to (chunk, O, P) after. Backward
+recomputes the columns from the saved input instead of keeping them (9x the
+input for a 3x3 conv). A 1x1, stride 1, unpadded conv of one image needs no
+columns at all: they are x[n] itself. Depthwise convs take a direct kernel
+(cnnc.backend.cpu.depthwise).
 """
 
 from __future__ import annotations
@@ -28,8 +31,11 @@ from .im2col import col2im, im2col
 from .registry import register
 
 # Elements of column buffer per chunk of images (at least one image per chunk):
-# 16 MiB in float32, enough for BLAS to run at full speed on each product.
-COLUMN_BUDGET = 1 << 22
+# 2 MiB in float32. Measured on 3x3 convs of 16-128 channels (1 thread): 2^17 to
+# 2^19 are fastest; 2^21 and up lose 10-30% in forward and up to 2x in backward,
+# where the columns written by im2col, read by two GEMMs and scattered by
+# col2im no longer stay in cache between the passes.
+COLUMN_BUDGET = 1 << 19
 
 
 @dataclass(frozen=True)
@@ -60,9 +66,10 @@ class Geometry:
         return self.groups == self.channels and self.groups > 1
 
     def chunks(self):
-        """[n0, n1) ranges of images whose columns fit COLUMN_BUDGET together."""
+        """[n0, n1) ranges of images whose columns fit COLUMN_BUDGET together, of even sizes."""
         per_image = self.groups * self.rows * self.out_h * self.out_w
-        step = max(1, COLUMN_BUDGET // max(per_image, 1))
+        count = -(-self.batch // max(1, COLUMN_BUDGET // max(per_image, 1)))
+        step = -(-self.batch // count)
         return [(n0, min(n0 + step, self.batch)) for n0 in range(0, self.batch, step)]
 
 
@@ -75,12 +82,23 @@ def geometry(node, x) -> Geometry:
 
 
 def columns(x, g: Geometry, n0: int, n1: int):
-    """The column matrices of images [n0, n1) as (n1 - n0, G, K, P)."""
-    if g.pointwise:
-        return x[n0:n1].reshape(n1 - n0, g.groups, g.rows, g.out_h * g.out_w)
-    cols = np.empty((n1 - n0, g.groups * g.rows, g.out_h * g.out_w), dtype=x.dtype)
+    """The column matrix of images [n0, n1) as (G, K, (n1 - n0) * P)."""
+    pixels = g.out_h * g.out_w
+    if g.pointwise and n1 - n0 == 1:
+        return x[n0].reshape(g.groups, g.rows, pixels)
+    cols = np.empty((g.groups * g.rows, (n1 - n0) * pixels), dtype=x.dtype)
     im2col(x, n0, cols, g.out_h, g.out_w, *g.kernel, *g.window)
-    return cols.reshape(n1 - n0, g.groups, g.rows, g.out_h * g.out_w)
+    return cols.reshape(g.groups, g.rows, -1)
+
+
+def by_group(a, g: Geometry):
+    """(chunk, O, OH, OW) images as (G, O/G, chunk*P), the GEMMs' layout: a view for one image."""
+    chunk, pixels = a.shape[0], g.out_h * g.out_w
+    if chunk == 1:
+        return a.reshape(g.groups, -1, pixels)
+    return np.ascontiguousarray(a.reshape(chunk, g.out_channels, pixels).transpose(1, 0, 2)).reshape(
+        g.groups, -1, chunk * pixels
+    )
 
 
 def conv_forward(node, inputs, tensors, ctx):
@@ -92,9 +110,12 @@ def conv_forward(node, inputs, tensors, ctx):
         depthwise_forward(x, weight, out, *g.window)
     else:
         w = weight.reshape(g.groups, g.out_channels // g.groups, g.rows)
-        stacked = out.reshape(g.batch, g.groups, g.out_channels // g.groups, g.out_h * g.out_w)
         for n0, n1 in g.chunks():
-            np.matmul(w, columns(x, g, n0, n1), out=stacked[n0:n1])
+            if n1 - n0 == 1:
+                np.matmul(w, columns(x, g, n0, n1), out=by_group(out[n0:n1], g))
+            else:  # (O, chunk, P) -> (chunk, O, P)
+                wide = np.matmul(w, columns(x, g, n0, n1)).reshape(g.out_channels, n1 - n0, -1)
+                out[n0:n1].reshape(n1 - n0, g.out_channels, -1)[...] = wide.transpose(1, 0, 2)
     if node.attrs["bias"]:
         out += tensors["bias"].reshape(1, -1, 1, 1)
     return out, (x if ctx.training else None)
@@ -110,16 +131,15 @@ def conv_backward(node, grad_output, saved, tensors, grads, ctx):
         return [_depthwise_backward(x, dy, g, tensors["weight"], grads)]
     w = tensors["weight"].reshape(g.groups, g.out_channels // g.groups, g.rows)
     dw = grads["weight"].reshape(w.shape)
-    dy_stacked = dy.reshape(g.batch, g.groups, g.out_channels // g.groups, g.out_h * g.out_w)
-    dx = np.zeros_like(x)
     w_t = w.transpose(0, 2, 1)
+    dx = np.zeros_like(x)
     for n0, n1 in g.chunks():
-        cols = columns(x, g, n0, n1)
-        dw += np.matmul(dy_stacked[n0:n1], cols.transpose(0, 1, 3, 2)).sum(axis=0)
-        if g.pointwise:
-            np.matmul(w_t, dy_stacked[n0:n1], out=dx[n0:n1].reshape(cols.shape))
+        cols, dy_g = columns(x, g, n0, n1), by_group(dy[n0:n1], g)
+        dw += np.matmul(dy_g, cols.transpose(0, 2, 1))
+        if g.pointwise and n1 - n0 == 1:
+            np.matmul(w_t, dy_g, out=dx[n0].reshape(cols.shape))
         else:
-            dcols = np.matmul(w_t, dy_stacked[n0:n1]).reshape(n1 - n0, g.groups * g.rows, -1)
+            dcols = np.matmul(w_t, dy_g).reshape(g.groups * g.rows, -1)
             col2im(dcols, dx, n0, g.out_h, g.out_w, *g.kernel, *g.window)
     return [dx]
 
