@@ -110,3 +110,18 @@ def test_dropout_is_the_identity_in_inference_and_for_p_zero():
     compiled = dropout_net(p=0.0)
     np.testing.assert_array_equal(compiled(x, training=True), x)
     np.testing.assert_array_equal(compiled.backward(x), x)
+
+
+def test_dropout_float32_matches_torch_given_the_reference_mask():
+    torch = pytest.importorskip("torch")
+    compiled = dropout_net(p=0.4, shape="3x8x8", dtype="float32")
+    x = np.random.default_rng(1).normal(size=(2, 3, 8, 8)).astype(np.float32)
+    y = compiled(x, training=True)
+    r = np.random.default_rng(2).normal(size=y.shape).astype(np.float32)
+    dx = compiled.backward(r)
+    keep = torch.from_numpy(np.random.default_rng(7).random(x.shape) >= 0.4)  # the Net's rng, seed 7
+    tx = torch.tensor(x, requires_grad=True)
+    ty = tx * keep / (1 - 0.4)
+    ty.backward(torch.from_numpy(r))
+    np.testing.assert_allclose(y, ty.detach().numpy(), rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(dx, tx.grad.numpy(), rtol=1e-4, atol=1e-6)
