@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -15,6 +16,7 @@ import pytest
 
 from cnnc.errors import CnncError
 from cnnc.runtime.data import digits
+from cnnc.runtime.progress import Progress
 from cnnc.runtime.train import train
 from cnnc.runtime.train_config import resolve_config
 
@@ -215,3 +217,42 @@ def test_train_is_exposed_as_cnnc_train():
 def test_digits_demo_reaches_98_5_percent(tmp_path):
     result = train(ROOT / "examples" / "digits.cnn", out=tmp_path / "run")
     assert result["test"]["accuracy"] >= 98.5
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bar_only_on_a_terminal_and_quiet_keeps_the_result():
+    row = {"epoch": 1, "loss": 0.5, "accuracy": 90.0, "val_loss": None, "time_s": 1.0, "images_per_s": 100.0}
+    test = {"count": 10, "accuracy": 90.0, "correct": 9, "loss": 0.4}
+    outputs = {}
+    for name, stream, quiet in (
+        ("tty", _Terminal(), False),
+        ("pipe", io.StringIO(), False),
+        ("quiet", _Terminal(), True),
+    ):
+        progress = Progress(quiet, 1, 3, stream)
+        progress.start_epoch(0, 0)
+        for _ in range(3):
+            progress.step(8, {"loss": 4.0, "correct": 7, "seen": 8})
+        progress.close()
+        progress.epoch(row)
+        progress.finish(test, "runs/x")
+        outputs[name] = stream.getvalue()
+    assert "\repoch 1/1:" in outputs["tty"] and "batch/s" in outputs["tty"]  # the bar, redrawn in place
+    assert outputs["pipe"].splitlines() == [
+        "epoch 1/1  loss 0.5000  acc  90.00%  1.00s  100 img/s",
+        "test accuracy 90.00% (9 of 10), loss 0.4000",
+        "run folder: runs/x",
+    ]
+    assert outputs["quiet"].splitlines() == outputs["pipe"].splitlines()[1:]
+
+
+def test_resume_refuses_settings_other_than_epochs(tiny):
+    train(tiny / "tiny.cnn", data=f"npz:{tiny / 'small.npz'}", out=tiny / "run", epochs=1)
+    with pytest.raises(CnncError, match=r"--resume continues with .*config.json; it takes no --lr"):
+        train(tiny / "tiny.cnn", resume=tiny / "run", lr=0.1)
+    result = train(tiny / "tiny.cnn", resume=tiny / "run", epochs=2)
+    assert [row["epoch"] for row in result["history"]] == [1, 2]
