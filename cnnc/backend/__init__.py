@@ -25,7 +25,9 @@ class Kernel:
 
     Adds the parameter gradients into ``grads`` ({param name: array}, same
     shapes as the params, zero at the start of a step) and returns one gradient
-    per input, or None for an input that needs none.
+    per input, or None for an input that needs none. ``grad_output`` is read-only:
+    the executor may hand the same array to several kernels (a residual add
+    passes its gradient to both of its inputs).
     """
 
     forward: Callable[..., tuple[Any, Any]]
