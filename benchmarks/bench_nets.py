@@ -1,0 +1,99 @@
+"""Whole-network speed against PyTorch 2.13 CPU, same thread count, same run (by hand).
+
+    .venv/bin/python benchmarks/bench_nets.py [--repeat N] [--only lenet5,resnet20,vgg16]
+
+Prints per net the median time of cnnc and PyTorch and their ratio (cnnc / torch:
+below 1.0 cnnc is faster). PyTorch runs the same graph op by op
+(tests/torch_graph.py), eager, as an nn.Module would.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import torch  # noqa: E402
+
+import cnnc  # noqa: E402
+from cnnc.runtime.weights import init_weights  # noqa: E402
+from tests.torch_graph import run_torch, torch_tensors  # noqa: E402
+
+CASES = {
+    # name: (file, batch, training)
+    "lenet5": ("examples/lenet5.cnn", 64, True),
+    "resnet20": ("examples/resnet20_cifar.cnn", 64, True),
+    "vgg16": ("examples/vgg16.cnn", 1, False),
+}
+
+
+def median_time(fn, repeat: int) -> float:
+    fn()  # warm-up: JIT compilation, allocator, caches
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def cnnc_step(path, batch, training, weights, x):
+    net = cnnc.compile(ROOT / path, opt=0 if training else 2, weights=weights)
+
+    def step():
+        y = net(x, training=training)
+        if training:
+            net.zero_grad()
+            net.backward(np.ones_like(y))
+
+    return step
+
+
+def torch_step(graph, batch, training, weights, x):
+    tensors = torch_tensors(weights)
+    tx = torch.from_numpy(x)
+
+    def step():
+        if training:
+            for t in tensors.values():
+                for v in t.values():
+                    v.grad = None
+            y = run_torch(graph, tx, tensors, training=True)
+            y.backward(torch.ones_like(y))
+        else:
+            with torch.no_grad():
+                run_torch(graph, tx, tensors, training=False)
+
+    return step
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--only", default=",".join(CASES))
+    args = parser.parse_args()
+    threads = int(os.environ.get("NUMBA_NUM_THREADS", os.cpu_count()))
+    torch.set_num_threads(threads)
+    print(f"threads: {threads} (NUMBA_NUM_THREADS and torch.set_num_threads)")
+    print(f"{'net':10} {'step':22} {'cnnc ms':>10} {'torch ms':>10} {'ratio':>7}")
+    for name in args.only.split(","):
+        path, batch, training = CASES[name]
+        graph = cnnc.load(ROOT / path)
+        weights = init_weights(graph, seed=0)
+        x = np.random.default_rng(0).normal(size=(batch, *graph.input.meta["shape"])).astype(np.float32)
+        copy = {k: {n: a.copy() for n, a in t.items()} for k, t in weights.items()}
+        ours = median_time(cnnc_step(path, batch, training, copy, x), args.repeat)
+        theirs = median_time(torch_step(graph, batch, training, weights, x), args.repeat)
+        step = f"{'train' if training else 'infer'} step, batch {batch}"
+        print(f"{name:10} {step:22} {ours * 1e3:10.1f} {theirs * 1e3:10.1f} {ours / theirs:7.2f}")
+
+
+if __name__ == "__main__":
+    main()
