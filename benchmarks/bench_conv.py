@@ -9,6 +9,11 @@ OpenBLAS picks its kernels by CPU model and may not know a new one: on AMD
 Zen 5 it takes its AVX2 "Haswell" kernels, half of what the AVX-512 ones do.
 OPENBLAS_CORETYPE=SkylakeX (set before the run) selects those; the line
 "BLAS" of the output says which ran.
+
+With 2 threads, Numba's OpenMP workers spin after each im2col and take cycles
+from the GEMM that follows (measured: the im2col+GEMM sequence 1.1-2x slower
+than its parts); OMP_WAIT_POLICY=PASSIVE (or NUMBA_THREADING_LAYER=workqueue)
+removes that.
 """
 
 from __future__ import annotations
