@@ -160,8 +160,8 @@ def test_digits_is_small_and_carries_its_training_defaults():
     assert graph.train == {
         "loss": "cross_entropy",
         "optimizer": {"name": "adam", "lr": 0.001},
-        "batch": 32,
-        "epochs": 20,
+        "batch": 16,
+        "epochs": 30,
         "l2": 0.0001,
     }
     assert graph.output.op == "fc"  # logits: cross_entropy applies the softmax
