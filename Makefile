@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test lint format clean
+.PHONY: setup demo test bench lint format clean
 
 setup: $(VENV)/.installed
 
@@ -19,9 +19,15 @@ demo: setup
 test: setup
 	$(BIN)/python -m pytest -q
 
+bench: setup  # by hand: cnnc against PyTorch in the same run (docs/performance.md)
+	$(BIN)/python benchmarks/bench_nets.py
+	$(BIN)/python benchmarks/bench_conv.py
+	$(BIN)/python benchmarks/bench_jit.py
+	$(BIN)/python benchmarks/bench_train_digits.py
+
 lint: setup
-	$(BIN)/ruff check cnnc tests
-	$(BIN)/ruff format --check cnnc tests
+	$(BIN)/ruff check cnnc tests benchmarks
+	$(BIN)/ruff format --check cnnc tests benchmarks
 
 format: setup
 	$(BIN)/ruff format cnnc tests
