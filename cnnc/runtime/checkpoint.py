@@ -15,12 +15,12 @@ import io
 import json
 import os
 import tempfile
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import CnncError
+from .npz import read_npz
 
 NAME = "checkpoint.npz"
 
@@ -78,13 +78,7 @@ def save_checkpoint(folder, net, optimizer, state: dict) -> Path:
 def load_checkpoint(folder, net, optimizer) -> dict:
     """Restore the net's tensors and the optimizer's state in place; return the JSON state."""
     path = Path(folder) / NAME
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
-    except FileNotFoundError:
-        raise CnncError(f"{folder}: no {NAME} to resume from") from None
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
-        raise CnncError(f"{path}: not a readable checkpoint ({error})") from None
+    arrays = read_npz(path, f"{folder}: no {NAME} to resume from", "checkpoint")
     if "state" not in arrays:
         raise CnncError(f"{path}: not a cnnc checkpoint (no state)")
     for layer, tensors in net.tensors.items():

@@ -13,7 +13,6 @@ Every missing or malformed file is one CnncError naming the file.
 from __future__ import annotations
 
 import gzip
-import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ import numpy as np
 
 from ..errors import CnncError
 from ..ops import fmt_shape
+from .npz import read_npz
 
 TEST_FRACTION = 0.2
 SPLIT_SEED = 0
@@ -165,13 +165,7 @@ def _cifar_batch(path: Path):
 def npz(where: str):
     """Arrays x (N,C,H,W or N,H,W) and y (N,), optionally x_test and y_test; uint8 images are scaled by 1/255."""
     path = Path(where)
-    try:
-        with np.load(path, allow_pickle=False) as arrays:
-            content = {k: arrays[k] for k in arrays.files}
-    except FileNotFoundError:
-        raise CnncError(f"{path}: no such file") from None
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
-        raise CnncError(f"{path}: not a readable .npz file ({error})") from None
+    content = read_npz(path, f"{path}: no such file", ".npz file")
     for key in ("x", "y"):
         if key not in content:
             raise CnncError(f"{path}: no array '{key}' (found: {', '.join(content) or 'none'})")

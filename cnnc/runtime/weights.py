@@ -13,6 +13,7 @@ import numpy as np
 
 from ..errors import CnncError
 from ..ir import Graph, Node
+from .npz import read_npz
 
 XAVIER_ACTIVATIONS = {"tanh", "sigmoid", "softmax"}
 
@@ -149,8 +150,7 @@ def _read(path) -> dict[str, np.ndarray]:
     suffix = _format(path)
     try:
         if suffix == ".npz":
-            with np.load(path, allow_pickle=False) as data:
-                return {k: data[k] for k in data.files}
+            return read_npz(path, f"{path}: no such weights file", f"{suffix} weights file")
         from safetensors.numpy import load_file
 
         return load_file(str(path))
