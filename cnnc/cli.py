@@ -58,10 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--dtype", choices=("float32", "float16", "float64"), default="float32")
     report.add_argument("--depth", type=positive_int, help="fold layers into their blocks at this path depth")
     report.add_argument("--optimizer", choices=("sgd", "sgd+momentum", "adagrad", "adadelta", "rmsprop", "adam"))
-    report.add_argument("--input", metavar="CxHxW", help="override the input shape")
     report.add_argument("-o", "--output", metavar="OUT", help="write to this file instead of stdout")
-    report.add_argument("--opt", nargs="?", const=2, type=opt_level, metavar="LEVEL", help="report the optimized graph")
-    report.add_argument("-O", dest="opt", type=opt_level, metavar="LEVEL", help=argparse.SUPPRESS)  # --opt -O1
+    add_input_and_opt(report, "report the optimized graph")
     report.set_defaults(run=run_report)
 
     render = commands.add_parser("render", help="draw the graph with Graphviz (.svg, .png, .pdf, or .dot source)")
@@ -70,9 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("-o", "--output", metavar="OUT", help="output file, by suffix: .svg .png .pdf .dot (NAME.svg)")
     render.add_argument("--detail", choices=("layer", "block"), default="layer", help="a node per layer or per block")
     render.add_argument("--rankdir", choices=("TB", "LR"), default="TB", help="top to bottom or left to right")
-    render.add_argument("--input", metavar="CxHxW", help="override the input shape")
-    render.add_argument("--opt", nargs="?", const=2, type=opt_level, metavar="LEVEL", help="draw the optimized graph")
-    render.add_argument("-O", dest="opt", type=opt_level, metavar="LEVEL", help=argparse.SUPPRESS)  # --opt -O1
+    add_input_and_opt(render, "draw the optimized graph")
     render.set_defaults(run=run_render)
 
     opt = commands.add_parser("opt", help="run the optimizing passes: what each changed, before/after table")
@@ -118,6 +114,12 @@ def positive_int(text: str) -> int:
     return int(text)
 
 
+def add_input_and_opt(command, opt_help: str) -> None:
+    command.add_argument("--input", metavar="CxHxW", help="override the input shape")
+    command.add_argument("--opt", nargs="?", const=2, type=opt_level, metavar="LEVEL", help=opt_help)
+    command.add_argument("-O", dest="opt", type=opt_level, metavar="LEVEL", help=argparse.SUPPRESS)  # --opt -O1
+
+
 def opt_level(text: str) -> int:
     if text not in ("0", "1", "2"):
         raise argparse.ArgumentTypeError(f"expected an optimization level 0, 1 or 2, got '{text}'")
@@ -159,13 +161,13 @@ def run_check(args) -> int:
     return status
 
 
-def run_report(args) -> int:
+def load_graphs(args, one: bool) -> list:
+    """The file's networks (or the one named), warnings printed, optimized at --opt."""
     from .api import load_all, parse_shape
-    from .report_format import FORMATS
 
     input_shape = parse_shape(args.input) if args.input else None
     graphs = load_all(args.file, args.network, input_shape)
-    if len(graphs) > 1 and args.format in ("json", "csv"):
+    if one and len(graphs) > 1:
         names = ", ".join(g.name for g in graphs)
         raise CnncError(f"{args.file} defines several networks ({names}); choose one with --network")
     for graph in graphs:
@@ -175,6 +177,13 @@ def run_report(args) -> int:
             from .passes import run_passes
 
             run_passes(graph, level=args.opt)
+    return graphs
+
+
+def run_report(args) -> int:
+    from .report_format import FORMATS
+
+    graphs = load_graphs(args, one=args.format in ("json", "csv"))
     texts = [FORMATS[args.format](g.report(args.batch, args.dtype, args.depth, args.optimizer)) for g in graphs]
     write_output("\n".join(texts), args.output)
     return 0
@@ -183,23 +192,11 @@ def run_report(args) -> int:
 def run_render(args) -> int:
     from pathlib import Path
 
-    from .api import load_all, parse_shape
     from .render import output_format, render
 
     if args.output:
         output_format(Path(args.output))  # a bad name fails before the work
-    input_shape = parse_shape(args.input) if args.input else None
-    graphs = load_all(args.file, args.network, input_shape)
-    if len(graphs) > 1:
-        names = ", ".join(g.name for g in graphs)
-        raise CnncError(f"{args.file} defines several networks ({names}); choose one with --network")
-    graph = graphs[0]
-    for warning in graph.meta["warnings"]:
-        print(warning.format(), file=sys.stderr)
-    if args.opt is not None:
-        from .passes import run_passes
-
-        run_passes(graph, level=args.opt)
+    (graph,) = load_graphs(args, one=True)
     print(render(graph, args.output or f"{graph.name}.svg", args.detail, args.rankdir))
     return 0
 
