@@ -182,9 +182,9 @@ class Setting:
 
     loc: Loc
     name: str
-    value: object  # Expr, str (loss/optimizer name) or True
+    value: object  # Expr, str (loss/optimizer/schedule name) or True (augment: its names are options)
     options: list[Option] = field(default_factory=list)
-    value_loc: Loc | None = None  # where a loss or optimizer name is written
+    value_loc: Loc | None = None  # where a loss, optimizer or schedule name is written
 
 
 @dataclass

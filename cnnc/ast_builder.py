@@ -170,6 +170,17 @@ class ASTBuilder(Transformer_NonRecursive):  # deep nesting must not hit the rec
         name, *options = children
         return ast.Setting(self._loc(meta), "optimizer", name.value, options, token_loc(self.file, name))
 
+    def augment(self, meta, names):
+        # each name a flag option, as `nesterov` is, so that each error points at its own word
+        flags = [ast.Option(token_loc(self.file, name), name.value, True) for name in names]
+        return ast.Setting(self._loc(meta), "augment", True, flags)
+
+    def schedule(self, meta, children):
+        # `schedule step 10 gamma 0.5`: the step size becomes an option named step
+        name, *rest = children
+        options = [ast.Option(c.loc, "step", c) if not isinstance(c, ast.Option) else c for c in rest]
+        return ast.Setting(self._loc(meta), "schedule", name.value, options, token_loc(self.file, name))
+
     # sizes and expressions
     def dims(self, meta, children):
         factors = []

@@ -201,10 +201,10 @@ class Evaluator:
             raise CnncError(f"{what} must be a finite number, got {value:g}", expr.loc, _shown(expr, value))
         too_high = high is not None and (value >= high if open_high else value > high)
         if (low is not None and value < low) or too_high:
-            bound = f"[{low}, {high})" if open_high else f"[{low}, {high}]"
+            bound = f"in [{low}, {high})" if open_high else f"in [{low}, {high}]"
             if high is None:
-                bound = f"at least {low}"
-            raise CnncError(f"{what} must be in {bound}, got {value:g}", expr.loc, _shown(expr, value))
+                bound = f"at least {low:g}"
+            raise CnncError(f"{what} must be {bound}, got {value:g}", expr.loc, _shown(expr, value))
         return value
 
 
@@ -220,6 +220,7 @@ def _text(expr: ast.Expr) -> str:
 
 def _shown(expr: ast.Expr, value) -> str | None:
     """'(c // 3) = 21.3' style hint when the expression is not a plain literal."""
-    if isinstance(expr, (ast.IntLit, ast.FloatLit)):
+    literal = expr.operand if isinstance(expr, ast.Neg) else expr  # (-1) is a literal too
+    if isinstance(literal, (ast.IntLit, ast.FloatLit)):
         return None
     return f"{_text(expr)} = {value:g}" if isinstance(value, float) else f"{_text(expr)} = {value}"

@@ -14,6 +14,31 @@ from .words import OPTION_LINE_HINT, OPTION_WORDS, RESERVED, WORD, token_loc
 
 def syntax_error(error: UnexpectedInput, text: str, file: str, recent: list, terminal_text: dict) -> CnncError:
     """The CnncError for a Lark error; ``recent``: the last tokens the lexer gave."""
+    found = _syntax_error(error, text, file, recent, terminal_text)
+    hint = _flag_spelling_hint(text, found.loc)
+    if hint:
+        found.diagnostic.hint = hint
+    return found
+
+
+# `augment crop,flip` and `schedule step:10` are the spellings of the command-line flags
+FLAG_SPELLINGS = {
+    ",": ("augment", "list them with spaces: augment crop flip"),
+    ":": ("schedule", "schedule step N [gamma G], e.g. schedule step 10 gamma 0.5"),
+}
+
+
+def _flag_spelling_hint(text: str, loc: Loc | None) -> str | None:
+    lines = text.split("\n")
+    if loc is None or loc.line > len(lines):  # an error at the end of the file
+        return None
+    line = lines[loc.line - 1]
+    setting, hint = FLAG_SPELLINGS.get(line[loc.column - 1 : loc.column], (None, None))
+    before = line[: loc.column - 1]
+    return hint if setting and re.search(rf"\b{setting}\s+[^;{{}}]*$", before) else None
+
+
+def _syntax_error(error: UnexpectedInput, text: str, file: str, recent: list, terminal_text: dict) -> CnncError:
     expected = _expected_words(error, terminal_text)
     if isinstance(error, UnexpectedEOF):
         return CnncError("unexpected end of file", _end_loc(text, file))

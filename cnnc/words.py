@@ -63,6 +63,7 @@ OPTION_WORDS = frozenset(
         "beta1",
         "beta2",
         "rho",
+        "gamma",
     )
 )
 

@@ -11,8 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import CnncError
-
-AUGMENTATIONS = ("crop", "flip")
+from ..training import AUGMENTATIONS
 
 
 class Batches:
