@@ -24,11 +24,13 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from .jit import parallel_loop
+
 # PyTorch's SELU constants (Klambauer et al. 2017), as the reference uses.
 SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946
 
-loop = njit(parallel=True, cache=True)
+loop = parallel_loop
 
 
 # The piecewise-linear activations as scalars; LLVM inlines them into the

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from numba import njit, prange
 
-loop = njit(parallel=True, cache=True)
+from .jit import parallel_loop
+
+loop = parallel_loop
 # A reduction may be reassociated, so that LLVM vectorises it; NaN and infinity
 # are still honoured (no nnan/ninf).
-reduction = njit(parallel=True, cache=True, fastmath={"reassoc", "contract", "nsz"})
+reduction = parallel_loop(fastmath={"reassoc", "contract", "nsz"})
 
 
 @loop

@@ -8,8 +8,8 @@ chunk's images side by side, P = OH * OW each):
     dcols[g]   = W[g].T  @  dy[:, g],   dx = col2im(dcols)
     dbias      = sum of dy over n, y, x
 
-One GEMM per group per chunk: numpy ``matmul`` (threaded by BLAS, outside any
-prange); im2col and col2im are parallel Numba loops (cnnc.backend.cpu.im2col).
+One GEMM per group per chunk: numpy ``matmul`` (threaded by BLAS as
+cnnc.backend.cpu.blas chooses, outside any prange); im2col and col2im are parallel Numba loops (cnnc.backend.cpu.im2col).
 Chunks keep the column buffer bounded and make small layers one wide GEMM
 rather than one thin GEMM per image; a chunk of one image writes its output
 in place, a larger one moves (O, chunk, P) to (chunk, O, P) after. Backward
@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import Kernel
+from .blas import matmul
 from .depthwise import depthwise_forward, depthwise_input_grad, depthwise_weight_grad
 from .im2col import col2im, im2col
 from .registry import register
@@ -112,9 +113,9 @@ def conv_forward(node, inputs, tensors, ctx):
         w = weight.reshape(g.groups, g.out_channels // g.groups, g.rows)
         for n0, n1 in g.chunks():
             if n1 - n0 == 1:
-                np.matmul(w, columns(x, g, n0, n1), out=by_group(out[n0:n1], g))
+                matmul(w, columns(x, g, n0, n1), out=by_group(out[n0:n1], g))
             else:  # (O, chunk, P) -> (chunk, O, P)
-                wide = np.matmul(w, columns(x, g, n0, n1)).reshape(g.out_channels, n1 - n0, -1)
+                wide = matmul(w, columns(x, g, n0, n1)).reshape(g.out_channels, n1 - n0, -1)
                 out[n0:n1].reshape(n1 - n0, g.out_channels, -1)[...] = wide.transpose(1, 0, 2)
     if node.attrs["bias"]:
         out += tensors["bias"].reshape(1, -1, 1, 1)
@@ -135,11 +136,11 @@ def conv_backward(node, grad_output, saved, tensors, grads, ctx):
     dx = np.zeros_like(x)
     for n0, n1 in g.chunks():
         cols, dy_g = columns(x, g, n0, n1), by_group(dy[n0:n1], g)
-        dw += np.matmul(dy_g, cols.transpose(0, 2, 1))
+        dw += matmul(dy_g, cols.transpose(0, 2, 1))
         if g.pointwise and n1 - n0 == 1:
-            np.matmul(w_t, dy_g, out=dx[n0].reshape(cols.shape))
+            matmul(w_t, dy_g, out=dx[n0].reshape(cols.shape))
         else:
-            dcols = np.matmul(w_t, dy_g).reshape(g.groups * g.rows, -1)
+            dcols = matmul(w_t, dy_g).reshape(g.groups * g.rows, -1)
             col2im(dcols, dx, n0, g.out_h, g.out_w, *g.kernel, *g.window)
     return [dx]
 

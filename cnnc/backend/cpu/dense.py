@@ -8,13 +8,14 @@ The transposes are views: numpy hands BLAS the transpose flag, nothing is copied
 from __future__ import annotations
 
 from .. import Kernel
+from .blas import matmul
 from .registry import register
 
 
 def fc_forward(node, inputs, tensors, ctx):
     x = inputs[0]
     x2 = x.reshape(x.shape[0], -1)
-    out = x2 @ tensors["weight"].T
+    out = matmul(x2, tensors["weight"].T)
     if node.attrs["bias"]:
         out += tensors["bias"]
     return out, ((x2, x.shape) if ctx.training else None)
@@ -22,10 +23,10 @@ def fc_forward(node, inputs, tensors, ctx):
 
 def fc_backward(node, grad_output, saved, tensors, grads, ctx):
     x2, shape = saved
-    grads["weight"] += grad_output.T @ x2
+    grads["weight"] += matmul(grad_output.T, x2)
     if node.attrs["bias"]:
         grads["bias"] += grad_output.sum(axis=0)
-    return [(grad_output @ tensors["weight"]).reshape(shape)]
+    return [matmul(grad_output, tensors["weight"]).reshape(shape)]
 
 
 def flatten_forward(node, inputs, tensors, ctx):

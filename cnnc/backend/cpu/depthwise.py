@@ -11,13 +11,14 @@ input gradient an (image, in channel) plane, weight gradient one filter.
 
 from __future__ import annotations
 
-from numba import njit, prange
+from numba import prange
 
 from ..indexing import input_index, tap_range
 from .im2col import JIT
+from .jit import parallel_loop
 
 
-@njit(parallel=True, **JIT)
+@parallel_loop(**JIT)
 def depthwise_forward(x, w, out, sh, sw, ph, pw, dh, dw):
     """out[n, o] = sum over taps (a, b) of w[o, 0, a, b] * x[n, o // M] shifted by the tap."""
     batch, out_channels, out_h, out_w = out.shape
@@ -44,7 +45,7 @@ def depthwise_forward(x, w, out, sh, sw, ph, pw, dh, dw):
                             dst[k] += tap * line[k * sw]
 
 
-@njit(parallel=True, **JIT)
+@parallel_loop(**JIT)
 def depthwise_input_grad(dy, w, dx, sh, sw, ph, pw, dh, dw):
     """dx[n, c] = sum over c's M output channels o and taps of w[o, 0, a, b] * dy[n, o] (scattered)."""
     batch, channels, height, width = dx.shape
@@ -73,7 +74,7 @@ def depthwise_input_grad(dy, w, dx, sh, sw, ph, pw, dh, dw):
 
 # The weight gradient is a long dot product: reassociation lets LLVM vectorise
 # the sum (set form, without nnan/ninf, so NaN and inf still propagate).
-@njit(parallel=True, fastmath={"reassoc", "contract", "arcp", "nsz"}, **JIT)
+@parallel_loop(fastmath={"reassoc", "contract", "arcp", "nsz"}, **JIT)
 def depthwise_weight_grad(dy, x, dw_out, sh, sw, ph, pw, dh, dw):
     """dw_out[o, 0, a, b] += sum over images and output pixels of dy[n, o] * x[n, o // M] at the tap."""
     batch, out_channels, out_h, out_w = dy.shape

@@ -15,14 +15,15 @@ scatter of col2im has no race even where windows overlap.
 
 from __future__ import annotations
 
-from numba import njit, prange
+from numba import prange
 
 from ..indexing import input_index, tap_range
+from .jit import parallel_loop
 
-JIT = {"cache": True, "error_model": "numpy"}
+JIT = {"error_model": "numpy"}
 
 
-@njit(parallel=True, **JIT)
+@parallel_loop(**JIT)
 def im2col(x, n0, cols, out_h, out_w, kh, kw, sh, sw, ph, pw, dh, dw):
     """Fills cols (C*KH*KW, chunk*OH*OW) with the column matrix of images n0 .. n0 + chunk."""
     pixels = out_h * out_w
@@ -53,7 +54,7 @@ def im2col(x, n0, cols, out_h, out_w, kh, kw, sh, sw, ph, pw, dh, dw):
                             dst[k] = line[k * sw]
 
 
-@njit(parallel=True, **JIT)
+@parallel_loop(**JIT)
 def col2im(dcols, dx, n0, out_h, out_w, kh, kw, sh, sw, ph, pw, dh, dw):
     """dx[n0 .. n0 + chunk] += the adjoint of im2col applied to dcols; taps in the padding are dropped."""
     pixels = out_h * out_w

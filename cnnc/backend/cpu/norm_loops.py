@@ -10,15 +10,16 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
 from ..indexing import channel_window
+from .jit import parallel_loop
 
-loop = njit(parallel=True, cache=True)
+loop = parallel_loop
 # Reductions may be reassociated (so LLVM vectorises them with several
 # accumulators: 3-4x faster than one latency-bound float64 chain), never
 # assume away NaN or infinity (the NaN checks of training rely on them).
-reduction = njit(parallel=True, cache=True, fastmath={"reassoc", "contract", "nsz"})
+reduction = parallel_loop(fastmath={"reassoc", "contract", "nsz"})
 
 
 @reduction

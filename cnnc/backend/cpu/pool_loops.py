@@ -6,13 +6,14 @@ Each job is one (image, channel) plane; windows are clipped to the input.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
 from ..indexing import window_bounds
 from .im2col import JIT
+from .jit import parallel_loop
 
 
-@njit(parallel=True, **JIT)
+@parallel_loop(**JIT)
 def max_pool_forward(x, out, argmax, kh, kw, sh, sw, ph, pw):
     """out = max over each clipped window; argmax = iy*W + ix of the winner (-1 for an empty window)."""
     batch, channels, out_h, out_w = out.shape
@@ -35,7 +36,7 @@ def max_pool_forward(x, out, argmax, kh, kw, sh, sw, ph, pw):
                 argmax[n, c, y, xo] = where
 
 
-@njit(parallel=True, **JIT)
+@parallel_loop(**JIT)
 def max_pool_backward(dy, argmax, dx):
     """dx[n, c] = dy scattered onto each window's winner (windows may share one)."""
     batch, channels, out_h, out_w = dy.shape
@@ -51,7 +52,7 @@ def max_pool_backward(dy, argmax, dx):
                     grad[where // width, where % width] += dy[n, c, y, xo]
 
 
-@njit(parallel=True, **JIT)
+@parallel_loop(**JIT)
 def sum_pool_forward(x, out, l2, kh, kw, sh, sw, ph, pw):
     """avg: the mean over each clipped window; l2 (flag): sqrt of the sum of squares."""
     batch, channels, out_h, out_w = out.shape
@@ -72,7 +73,7 @@ def sum_pool_forward(x, out, l2, kh, kw, sh, sw, ph, pw):
                 out[n, c, y, xo] = np.sqrt(total) if l2 else total / ((y1 - y0) * (x1 - x0))
 
 
-@njit(parallel=True, **JIT)
+@parallel_loop(**JIT)
 def sum_pool_backward(dy, x, out, dx, l2, kh, kw, sh, sw, ph, pw):
     """dx[window] += dy / count (avg) or dy * x / y (l2, nothing where y == 0)."""
     batch, channels, out_h, out_w = dy.shape

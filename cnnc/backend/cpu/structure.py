@@ -6,9 +6,10 @@ Identity and dropout are in elementwise.py, flatten in dense.py (with fc), slice
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
 from .. import Kernel
+from .jit import parallel_loop
 from .registry import register
 
 
@@ -26,7 +27,7 @@ def concat_backward(node, grad, saved, tensors, grads, ctx):
 register("concat")(Kernel(concat_forward, concat_backward))
 
 
-@njit(parallel=True, cache=True)
+@parallel_loop
 def add_loop(a, b, out):
     for i in prange(out.size):
         out[i] = a[i] + b[i]
