@@ -85,7 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--input", required=True, metavar="X.npy", help="NxCxHxW (or CxHxW) array")
     run.add_argument("--weights", metavar="W", help=".safetensors or .npz (default: seeded random init)")
     run.add_argument("--network", metavar="NAME")
-    run.add_argument("--reference", action="store_true", help="use the numpy reference executor")
+    run.add_argument("--reference", action="store_true", help="use the numpy reference executor (float64)")
+    run.add_argument("--dtype", choices=("float32", "float64"), default="float32", help="of the compiled net")
     run.add_argument("--train-mode", action="store_true", help="BN batch statistics and dropout, as in training")
     run.add_argument("--seed", type=int, default=0, help="seed of the random init and of dropout")
     run.add_argument("-o", "--output", metavar="Y.npy", help="save the output array here")
@@ -232,7 +233,6 @@ def run_run(args) -> int:
     import numpy as np
 
     from .api import load
-    from .runtime.reference import run_reference
     from .runtime.weights import init_weights, load_weights
 
     graph = load(args.file, args.network)
@@ -244,8 +244,7 @@ def run_run(args) -> int:
     else:
         print(f"cnnc: no --weights: using the seeded random init (seed {args.seed})", file=sys.stderr)
         weights = init_weights(graph, args.seed)
-    # The numpy reference is the only executor until the Numba backend lands (issue 6).
-    y = run_reference(graph, x.astype(np.float64), weights, training=args.train_mode, seed=args.seed)
+    y = execute(graph, x, weights, args)
     if args.output:
         np.save(args.output, y.astype(np.float32))
         print(f"wrote {args.output}: {'x'.join(map(str, y.shape))}", file=sys.stderr)
@@ -253,6 +252,18 @@ def run_run(args) -> int:
         with np.printoptions(precision=6, suppress=True, threshold=200):
             print(y)
     return 0
+
+
+def execute(graph, x, weights, args):
+    """The output of `cnnc run`: the compiled net (opt 2 for inference), or the numpy reference."""
+    if args.reference:
+        from .runtime.reference import run_reference
+
+        return run_reference(graph, x.astype("float64"), weights, training=args.train_mode, seed=args.seed)
+    from .runtime.execute import compile as compile_net
+
+    net = compile_net(graph, opt=0 if args.train_mode else 2, dtype=args.dtype, seed=args.seed, weights=weights)
+    return net(x, training=args.train_mode)
 
 
 def read_array(path: str):

@@ -76,10 +76,28 @@ def test_cli_run_with_weights_matches_the_reference(tmp_path):
     save_weights(weights, tmp_path / "w.safetensors")
     x = np.random.default_rng(0).normal(size=(3, 1, 8, 8)).astype(np.float32)
     np.save(tmp_path / "x.npy", x)
-    result = cnnc("run", DIGITS, "--input", "x.npy", "--weights", "w.safetensors", "-o", "y.npy", cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
     expected = run_reference(graph, x.astype(np.float64), weights)
-    np.testing.assert_allclose(np.load(tmp_path / "y.npy"), expected, rtol=1e-5)
+    for flags, rtol in [((), 1e-4), (("--dtype", "float64"), 1e-5), (("--reference",), 1e-5)]:
+        args = ("run", DIGITS, "--input", "x.npy", "--weights", "w.safetensors", "-o", "y.npy", *flags)
+        result = cnnc(*args, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        np.testing.assert_allclose(np.load(tmp_path / "y.npy"), expected, rtol=rtol, atol=1e-5, err_msg=str(flags))
+
+
+def test_cli_run_uses_the_compiled_net_unless_told(tmp_path, monkeypatch):
+    """The default executor is the Numba backend (float32 output), --reference the numpy one."""
+    import cnnc.runtime.reference as reference
+    from cnnc.cli import main
+
+    np.save(tmp_path / "x.npy", np.zeros((2, 1, 8, 8), np.float32))
+    calls = []
+    real = reference.run_reference
+    monkeypatch.setattr(reference, "run_reference", lambda *a, **k: calls.append(1) or real(*a, **k))
+    for flags in [(), ("--reference",)]:
+        assert (
+            main(["run", str(DIGITS), "--input", str(tmp_path / "x.npy"), "-o", str(tmp_path / "y.npy"), *flags]) == 0
+        )
+    assert calls == [1]
 
 
 def test_cli_run_single_image_and_bad_inputs(tmp_path):
