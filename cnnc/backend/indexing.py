@@ -1,4 +1,4 @@
-"""Index arithmetic of sliding-window ops, shared by the CPU and CUDA kernels.
+"""Index arithmetic of sliding-window ops, shared by the CPU kernels (and the CUDA ones to come).
 
 Small ``@njit`` functions (callable from plain Python too) about one spatial
 axis. Output position ``o`` of a window op reads input positions

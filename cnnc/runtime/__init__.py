@@ -1,1 +1,1 @@
-"""Running compiled networks: the numpy reference executor, weights, (later) training."""
+"""Running compiled networks: the numpy reference executor, the compiled Net, weights, timing and training."""

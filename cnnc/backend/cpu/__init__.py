@@ -1,8 +1,9 @@
 """The Numba CPU backend: KERNELS maps every op to its forward and backward.
 
 Kernels are float32 (float64 for gradient checks), NCHW, contiguous. Heavy
-loops are ``@njit(parallel=True, cache=True)``; matrix products go to numpy's
-BLAS outside ``prange``.
+loops are Numba loops with a parallel and a serial twin (``jit.parallel_loop``,
+``cache=True``); matrix products go to numpy's BLAS outside ``prange``, on the
+threads ``blas.matmul`` chooses.
 """
 
 import os
