@@ -51,7 +51,7 @@ def cnnc_step(path, batch, training, weights, x):
         y = net(x, training=training)
         if training:
             net.zero_grad()
-            net.backward(np.ones_like(y))
+            net.backward(np.ones_like(y), input_grad=False)  # as torch: x has no requires_grad
 
     return step
 

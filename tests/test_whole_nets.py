@@ -6,6 +6,7 @@ import pytest
 import cnnc
 from cnnc.runtime.weights import init_weights
 from tests.conftest import ROOT, compile_text
+from tests.conftest import net as conftest_net
 
 torch = pytest.importorskip("torch")
 from tests.torch_graph import run_torch, torch_tensors  # noqa: E402
@@ -111,3 +112,24 @@ def test_optimized_inference_equals_torch_on_the_unoptimized_graph(name):
     expected = run_torch(graph, torch.from_numpy(x), tensors).detach().numpy()
     net = cnnc.compile(load(name), opt=2, weights={k: {n: a.copy() for n, a in t.items()} for k, t in weights.items()})
     close(net(x), expected, "optimized output")
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["conv 3x3/4 pad 1; relu; fc 3", "conv 3x3/3 groups 3 pad 1; fc 3", "fc 5; relu; fc 3", "conv 3x3/4; tanh; fc 3"],
+)
+def test_backward_without_the_input_gradient_gives_the_same_parameter_gradients(body):
+    """input_grad=False (what training asks) skips the first layer's input gradient and nothing else."""
+    graph = conftest_net(body, "3x6x6")
+    x = np.random.default_rng(0).normal(size=(2, 3, 6, 6))
+    grads = []
+    for input_grad in (True, False):
+        net = cnnc.compile(graph, opt=0, dtype="float64", weights=init_weights(graph, seed=1))
+        y = net(x, training=True)
+        net.zero_grad()
+        dx = net.backward(np.ones_like(y), input_grad=input_grad)
+        assert (dx is None) == (not input_grad)
+        grads.append({(k, n): g.copy() for k, t in net.grads.items() for n, g in t.items()})
+    assert grads[0].keys() == grads[1].keys()
+    for key, g in grads[0].items():
+        np.testing.assert_array_equal(grads[1][key], g, err_msg=str(key))

@@ -25,7 +25,7 @@ class Kernel:
 
     Adds the parameter gradients into ``grads`` ({param name: array}, same
     shapes as the params, zero at the start of a step) and returns one gradient
-    per input, or None for an input that needs none. ``grad_output`` is read-only:
+    per input, or None for an input that needs none (``ctx.needs_grad``). ``grad_output`` is read-only:
     the executor may hand the same array to several kernels (a residual add
     passes its gradient to both of its inputs).
     """
@@ -40,3 +40,11 @@ class Context:
 
     training: bool
     rng: Any  # numpy.random.Generator: dropout masks
+    # Tensors whose gradient nobody reads (the network input when training
+    # asks for none): a kernel may skip an input's gradient, as PyTorch skips
+    # inputs without requires_grad (for a first conv, its col2im and a GEMM).
+    no_grad: frozenset = frozenset()
+
+    def needs_grad(self, node, index: int = 0) -> bool:
+        """Whether backward must return the gradient of node.inputs[index]."""
+        return node.inputs[index].name not in self.no_grad

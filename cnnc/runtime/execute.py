@@ -64,10 +64,12 @@ class Net:
         self._saved = saved
         return values[self.graph.output.name]
 
-    def backward(self, grad_output):
+    def backward(self, grad_output, input_grad: bool = True):
+        """Fills self.grads; returns the gradient of the input (None with input_grad=False,
+        which spares the first layer's input gradient, as training needs none)."""
         if self._saved is None:
             raise CnncError("backward() needs a forward pass with training=True first")
-        ctx = Context(True, self.rng)
+        ctx = Context(True, self.rng, frozenset() if input_grad else frozenset((self.graph.input.name,)))
         output = self.graph.output
         grad_output = np.ascontiguousarray(grad_output, dtype=self.dtype)
         grads = {output.name: grad_output}
@@ -80,7 +82,7 @@ class Net:
                 node, grad, self._saved[node.name], self.tensors.get(node.name, {}), self.grads.get(node.name, {}), ctx
             )
             for source, g in zip(node.inputs, input_grads, strict=True):
-                if g is not None:
+                if g is not None and source.name not in ctx.no_grad:
                     grads[source.name] = g if source.name not in grads else grads[source.name] + g
         self._saved = None
         return grads.get(self.graph.input.name)

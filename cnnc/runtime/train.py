@@ -172,7 +172,7 @@ class Session:
         if not np.isfinite(loss):
             self._non_finite(f"the loss is {loss}", state)
         self.net.zero_grad()
-        self.net.backward(grad.reshape(out.shape))
+        self.net.backward(grad.reshape(out.shape), input_grad=False)
         for layer, tensors in self.net.grads.items():
             for name, g in tensors.items():
                 if not np.isfinite(np.sum(g)):

@@ -128,15 +128,18 @@ def conv_backward(node, grad_output, saved, tensors, grads, ctx):
     dy = np.ascontiguousarray(grad_output)
     if node.attrs["bias"]:
         grads["bias"] += dy.sum(axis=(0, 2, 3))
+    wants_dx = ctx.needs_grad(node)
     if g.depthwise:
-        return [_depthwise_backward(x, dy, g, tensors["weight"], grads)]
+        return [_depthwise_backward(x, dy, g, tensors["weight"], grads, wants_dx)]
     w = tensors["weight"].reshape(g.groups, g.out_channels // g.groups, g.rows)
     dw = grads["weight"].reshape(w.shape)
     w_t = w.transpose(0, 2, 1)
-    dx = np.zeros_like(x)
+    dx = np.zeros_like(x) if wants_dx else None
     for n0, n1 in g.chunks():
         cols, dy_g = columns(x, g, n0, n1), by_group(dy[n0:n1], g)
         dw += matmul(dy_g, cols.transpose(0, 2, 1))
+        if dx is None:
+            continue
         if g.pointwise and n1 - n0 == 1:
             matmul(w_t, dy_g, out=dx[n0].reshape(cols.shape))
         else:
@@ -145,8 +148,10 @@ def conv_backward(node, grad_output, saved, tensors, grads, ctx):
     return [dx]
 
 
-def _depthwise_backward(x, dy, g: Geometry, weight, grads):
+def _depthwise_backward(x, dy, g: Geometry, weight, grads, wants_dx: bool):
     depthwise_weight_grad(dy, x, grads["weight"], *g.window)
+    if not wants_dx:
+        return None
     dx = np.empty_like(x)
     depthwise_input_grad(dy, weight, dx, *g.window)
     return dx

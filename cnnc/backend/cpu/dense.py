@@ -26,6 +26,8 @@ def fc_backward(node, grad_output, saved, tensors, grads, ctx):
     grads["weight"] += matmul(grad_output.T, x2)
     if node.attrs["bias"]:
         grads["bias"] += grad_output.sum(axis=0)
+    if not ctx.needs_grad(node):
+        return [None]
     return [matmul(grad_output, tensors["weight"]).reshape(shape)]
 
 
