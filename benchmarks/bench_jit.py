@@ -1,10 +1,11 @@
-"""Cold and warm JIT start of the conv, pool and fc kernels (run by hand).
+"""Cold and warm JIT start of ResNet-18's kernels and of every conv/pool/fc path (run by hand).
 
 Cold: a fresh, empty NUMBA_CACHE_DIR, so every kernel is compiled. Warm: the
 same directory again, so every kernel is loaded from the cache. Each is a new
-process that runs one float32 training step (forward and backward) of a small
-net touching every conv path (im2col, 1x1, depthwise), every pool mode and fc;
-the time is from process start of the step to its end, imports excluded.
+process that runs, for each net, one float32 inference (opt=2: fused kernels)
+and one training step (opt=0: forward and backward), then the same again; the
+JIT cost is the first pair's time less the second's (imports excluded, run
+time excluded).
 
     .venv/bin/python benchmarks/bench_jit.py
 """
@@ -19,7 +20,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-NET = """network jit {
+# A small net touching every conv path (im2col, 1x1, depthwise), every pool mode and fc.
+PATHS = """network jit {
   input 8x12x12
   conv 3x3/8 pad 1
   conv 3x3/8 groups 8 pad 1
@@ -32,35 +34,38 @@ NET = """network jit {
 }
 """
 
-STEP = f"""
-import resource, time, numpy as np
+STEP = """
+import sys, time, numpy as np
 import cnnc
-from cnnc.api import loads
-net = cnnc.compile(loads({NET!r}, file="jit.cnn"), opt=0)
-x = np.ones((2, 8, 12, 12), dtype=np.float32)
-cpu = lambda: sum(resource.getrusage(resource.RUSAGE_SELF)[:2])
-start, start_cpu = time.perf_counter(), cpu()
-y = net(x, training=True)
-net.backward(np.ones_like(y))
-print(time.perf_counter() - start, cpu() - start_cpu)
+from cnnc.api import load, loads
+graph = lambda: load(sys.argv[1]) if sys.argv[1].endswith(".cnn") else loads(sys.argv[1], file="jit.cnn")
+infer, train = cnnc.compile(graph(), opt=2), cnnc.compile(graph(), opt=0)
+x = np.ones((1, *infer.graph.input.meta["shape"]), dtype=np.float32)
+def both():
+    start = time.perf_counter()
+    infer(x)
+    y = train(x, training=True)
+    train.backward(np.ones_like(y), input_grad=False)
+    return time.perf_counter() - start
+print(both(), both())
 """
 
 
-def step_time(cache: str) -> tuple[float, float]:
-    """(wall, CPU) seconds of the first step; CPU time is the steadier figure on a busy machine."""
+def first_and_second(source: str, cache: str) -> tuple[float, float]:
     env = dict(os.environ, NUMBA_CACHE_DIR=cache)
-    out = subprocess.run([sys.executable, "-c", STEP], env=env, cwd=ROOT, capture_output=True, text=True, check=True)
-    wall, cpu = out.stdout.strip().splitlines()[-1].split()
-    return float(wall), float(cpu)
+    args = [sys.executable, "-c", STEP, source]
+    out = subprocess.run(args, env=env, cwd=ROOT, capture_output=True, text=True, check=True)
+    first, second = out.stdout.strip().splitlines()[-1].split()
+    return float(first), float(second)
 
 
 def main() -> None:
-    with tempfile.TemporaryDirectory() as cache:
-        cold = step_time(cache)
-        warm = min(step_time(cache) for _ in range(3))
-    print("first float32 training step of the conv/pool/fc kernels:")
-    print(f"  cold JIT (empty cache) {cold[0]:6.2f} s wall {cold[1]:6.2f} s CPU")
-    print(f"  warm (cached)          {warm[0]:6.2f} s wall {warm[1]:6.2f} s CPU")
+    print(f"{'net':28} {'cold JIT s':>10} {'warm start s':>12} {'step s':>8}")
+    for name, source in [("resnet18 (224x224, batch 1)", "examples/resnet18.cnn"), ("every conv/pool/fc path", PATHS)]:
+        with tempfile.TemporaryDirectory() as cache:
+            cold = first_and_second(source, cache)
+            warm = min((first_and_second(source, cache) for _ in range(3)), key=lambda t: t[0] - t[1])
+        print(f"{name:28} {cold[0] - cold[1]:10.2f} {warm[0] - warm[1]:12.2f} {cold[1]:8.2f}")
 
 
 if __name__ == "__main__":

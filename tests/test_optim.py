@@ -122,6 +122,9 @@ def test_parse_schedule_forms_and_errors():
     assert parse_schedule("cosine", 10)(0.1, 10) == pytest.approx(0.0)
     with pytest.raises(CnncError, match="unknown schedule 'step:x'"):
         parse_schedule("step:x", 10)
+    for bad in ("step:2:-1", "step:2:nan"):
+        with pytest.raises(CnncError, match="gamma must be at least 0"):
+            parse_schedule(bad, 10)
 
 
 def test_unknown_optimizer_and_option_are_clear_errors():

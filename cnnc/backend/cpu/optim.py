@@ -178,6 +178,8 @@ def parse_schedule(text: str | None, epochs: int):
     try:
         if name == "step" and 1 <= len(args) <= 2 and int(args[0]) > 0:
             gamma = float(args[1]) if len(args) == 2 else 0.1
+            if not gamma >= 0:  # a negative factor would make the learning rate negative
+                raise CnncError(f"schedule '{text}': gamma must be at least 0, got {args[1]}")
             return lambda base, epoch: step_lr(base, epoch, int(args[0]), gamma)
         if name == "cosine" and not args:
             return lambda base, epoch: cosine_lr(base, epoch, max(epochs, 1))
