@@ -12,9 +12,10 @@ One GEMM per group per chunk: numpy ``matmul`` (threaded by BLAS as
 cnnc.backend.cpu.blas chooses, outside any prange); im2col and col2im are parallel Numba loops (cnnc.backend.cpu.im2col).
 Chunks keep the column buffer bounded and make small layers one wide GEMM
 rather than one thin GEMM per image; a chunk of one image writes its output
-in place, a larger one moves (O, chunk, P) to (chunk, O, P) after. Backward
-recomputes the columns from the saved input instead of keeping them (9x the
-input for a 3x3 conv). A 1x1, stride 1, unpadded conv of one image needs no
+in place, a larger one moves (O, chunk, P) to (chunk, O, P) after. When the
+whole batch is one chunk, training keeps its columns for backward (at most
+COLUMN_BUDGET elements a layer); otherwise backward recomputes them from the
+saved input rather than keep 9x the input of a 3x3 conv. A 1x1, stride 1, unpadded conv of one image needs no
 columns at all: they are x[n] itself. Depthwise convs take a direct kernel
 (cnnc.backend.cpu.depthwise).
 """
@@ -107,23 +108,27 @@ def conv_forward(node, inputs, tensors, ctx):
     g = geometry(node, x)
     weight = tensors["weight"]
     out = np.empty((g.batch, g.out_channels, g.out_h, g.out_w), dtype=x.dtype)
+    kept = None
     if g.depthwise:
         depthwise_forward(x, weight, out, *g.window)
     else:
         w = weight.reshape(g.groups, g.out_channels // g.groups, g.rows)
         for n0, n1 in g.chunks():
+            cols = columns(x, g, n0, n1)
             if n1 - n0 == 1:
-                matmul(w, columns(x, g, n0, n1), out=by_group(out[n0:n1], g))
+                matmul(w, cols, out=by_group(out[n0:n1], g))
             else:  # (O, chunk, P) -> (chunk, O, P)
-                wide = matmul(w, columns(x, g, n0, n1)).reshape(g.out_channels, n1 - n0, -1)
+                wide = matmul(w, cols).reshape(g.out_channels, n1 - n0, -1)
                 out[n0:n1].reshape(n1 - n0, g.out_channels, -1)[...] = wide.transpose(1, 0, 2)
+        if n0 == 0 and n1 == g.batch:
+            kept = cols  # the whole batch in one chunk (at most COLUMN_BUDGET): backward reuses it
     if node.attrs["bias"]:
         out += tensors["bias"].reshape(1, -1, 1, 1)
-    return out, (x if ctx.training else None)
+    return out, ((x, kept) if ctx.training else None)
 
 
 def conv_backward(node, grad_output, saved, tensors, grads, ctx):
-    x = saved
+    x, kept = saved
     g = geometry(node, x)
     dy = np.ascontiguousarray(grad_output)
     if node.attrs["bias"]:
@@ -136,7 +141,8 @@ def conv_backward(node, grad_output, saved, tensors, grads, ctx):
     w_t = w.transpose(0, 2, 1)
     dx = np.zeros_like(x) if wants_dx else None
     for n0, n1 in g.chunks():
-        cols, dy_g = columns(x, g, n0, n1), by_group(dy[n0:n1], g)
+        cols = kept if kept is not None else columns(x, g, n0, n1)
+        dy_g = by_group(dy[n0:n1], g)
         dw += matmul(dy_g, cols.transpose(0, 2, 1))
         if dx is None:
             continue

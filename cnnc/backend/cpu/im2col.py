@@ -7,15 +7,15 @@ c, tap a, b) and one column per (image, output pixel y, x), images side by side:
 
 (0 where that falls in the padding), so that one GEMM W.reshape(O, C*KH*KW) @ cols
 convolves the whole chunk (per group: the rows of group g are the channels of
-group g). col2im is its
-adjoint, dx += scatter(dcols). Both run in parallel over (image, channel):
-every job writes only its own rows of cols, or its own plane of dx, so the
-scatter of col2im has no race even where windows overlap.
+group g). col2im is its adjoint, dx += scatter(dcols). im2col runs in
+parallel over blocks of channels, col2im over (image, channel): every job
+writes only its own rows of cols, or its own plane of dx, so the scatter of
+col2im has no race even where windows overlap.
 """
 
 from __future__ import annotations
 
-from numba import prange
+from numba import njit, prange
 
 from ..indexing import input_index, tap_range
 from .jit import parallel_loop
@@ -23,35 +23,51 @@ from .jit import parallel_loop
 JIT = {"error_model": "numpy"}
 
 
+# Channel blocks the parallel twins share out (the serial twins run them in turn).
+BLOCKS = 16
+
+
 @parallel_loop(**JIT)
 def im2col(x, n0, cols, out_h, out_w, kh, kw, sh, sw, ph, pw, dh, dw):
     """Fills cols (C*KH*KW, chunk*OH*OW) with the column matrix of images n0 .. n0 + chunk."""
+    channels = x.shape[1]
+    blocks = min(channels, BLOCKS)
+    for block in prange(blocks):
+        c0, c1 = block * channels // blocks, (block + 1) * channels // blocks
+        im2col_channels(x, n0, cols, c0, c1, out_h, out_w, kh, kw, sh, sw, ph, pw, dh, dw)
+
+
+# im2col's loop proper, over channels [c0, c1). Plain loops over range() and a
+# bounds test per element: every index is then visibly non-negative, LLVM
+# drops Numba's negative-index wraparound and vectorises. 1.6-3x faster than
+# clipping each row to its valid range and copying 1-D views (16 digits'
+# 16x8x8 maps: 37 against 106 us; 64 CIFAR-sized 16x32x32 maps: 1.6 against
+# 4.2 ms), and 2-3x faster than the same loops taking the image and channel
+# from one job index (job // C, job % C), where the wraparound tests stay.
+# col2im's scatter did not gain from the same form (nor from gathering per
+# input pixel at stride 1): it keeps its 1-D views.
+
+
+@njit(**JIT, cache=True)
+def im2col_channels(x, n0, cols, c0, c1, out_h, out_w, kh, kw, sh, sw, ph, pw, dh, dw):
     pixels = out_h * out_w
     chunk = cols.shape[1] // pixels
-    channels, height, width = x.shape[1], x.shape[2], x.shape[3]
-    for job in prange(chunk * channels):
-        i, c = job // channels, job % channels
-        src = x[n0 + i, c]
-        for a in range(kh):
-            lo_h, hi_h = tap_range(a, height, out_h, sh, ph, dh)
-            for b in range(kw):
-                lo_w, hi_w = tap_range(b, width, out_w, sw, pw, dw)
-                row = cols[(c * kh + a) * kw + b, i * pixels : (i + 1) * pixels]
-                row[: lo_h * out_w] = 0
-                row[hi_h * out_w :] = 0
-                ix0, count = input_index(lo_w, b, sw, pw, dw), hi_w - lo_w
-                for y in range(lo_h, hi_h):
-                    dst = row[y * out_w : (y + 1) * out_w]
-                    dst[:lo_w] = 0
-                    dst[hi_w:] = 0
-                    # 1-D views from the loop's start: a unit-stride loop LLVM vectorises
-                    line, dst = src[input_index(y, a, sh, ph, dh)][ix0:], dst[lo_w:]
-                    if sw == 1:
-                        for k in range(count):
-                            dst[k] = line[k]
-                    else:
-                        for k in range(count):
-                            dst[k] = line[k * sw]
+    height, width = x.shape[2], x.shape[3]
+    for c in range(c0, c1):
+        for i in range(chunk):
+            plane = x[n0 + i, c]
+            for a in range(kh):
+                for b in range(kw):
+                    row = cols[(c * kh + a) * kw + b, i * pixels : (i + 1) * pixels]
+                    for y in range(out_h):
+                        iy = input_index(y, a, sh, ph, dh)
+                        if iy < 0 or iy >= height:
+                            for xo in range(out_w):
+                                row[y * out_w + xo] = 0
+                        else:
+                            for xo in range(out_w):
+                                ix = input_index(xo, b, sw, pw, dw)
+                                row[y * out_w + xo] = plane[iy, ix] if 0 <= ix < width else 0
 
 
 @parallel_loop(**JIT)
