@@ -14,7 +14,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 demo: setup
-	$(BIN)/cnnc train examples/digits.cnn --augment crop --quiet
+	$(BIN)/cnnc train examples/digits.cnn --quiet
 
 test: setup
 	$(BIN)/python -m pytest -q

@@ -3,8 +3,8 @@
 Run by hand: .venv/bin/python benchmarks/bench_train_digits.py [--epochs N] [--seed N]
 
 Both train examples/digits.cnn's network as ``make demo`` does (its train
-section: Adam, lr 0.001, weight decay 1e-4, its batch and epochs; 1-pixel
-random crops) on the same digits split, with the same initial weights (cnnc's
+section: Adam with its lr, weight decay 1e-4, the cosine schedule, its batch
+and epochs; 1-pixel random crops) on the same digits split, with the same initial weights (cnnc's
 seeded init, copied into torch), the same shuffle orders and the same crops
 (cnnc's seeded generators). Dropout masks differ (each framework draws its
 own). The cnnc run is warm (its kernels compiled first by a one-epoch run).
@@ -34,14 +34,15 @@ FILE = "examples/digits.cnn"
 def torch_net(weights) -> nn.Module:
     net = nn.Sequential(
         nn.Conv2d(1, 16, 3, padding=1, bias=False), nn.BatchNorm2d(16), nn.ReLU(),
-        nn.Conv2d(16, 32, 3, padding=1, bias=False), nn.BatchNorm2d(32), nn.ReLU(),
-        nn.MaxPool2d(2), nn.Flatten(), nn.Linear(512, 64), nn.ReLU(), nn.Dropout(0.25), nn.Linear(64, 10),
+        nn.Conv2d(16, 32, 3, padding=1, bias=False), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3, padding=1, bias=False), nn.BatchNorm2d(64), nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.1), nn.Linear(64, 10),
     )  # fmt: skip
     tensors = {
         "0.weight": weights["conv1"]["weight"], "1.weight": weights["bn1"]["scale"], "1.bias": weights["bn1"]["shift"],
         "3.weight": weights["conv2"]["weight"], "4.weight": weights["bn2"]["scale"], "4.bias": weights["bn2"]["shift"],
-        "8.weight": weights["fc1"]["weight"], "8.bias": weights["fc1"]["bias"],
-        "11.weight": weights["fc2"]["weight"], "11.bias": weights["fc2"]["bias"],
+        "7.weight": weights["conv3"]["weight"], "8.weight": weights["bn3"]["scale"], "8.bias": weights["bn3"]["shift"],
+        "13.weight": weights["fc1"]["weight"], "13.bias": weights["fc1"]["bias"],
     }  # fmt: skip
     state = net.state_dict()
     for name, array in tensors.items():
@@ -54,7 +55,10 @@ def train_torch(epochs: int, seed: int, data) -> tuple[float, float]:
     graph = cnnc.load(FILE)
     batch = graph.train["batch"]
     net = torch_net(init_weights(graph, seed))
-    optimizer = torch.optim.Adam(net.parameters(), lr=1e-3, weight_decay=1e-4)
+    settings = graph.train
+    assert settings["schedule"] == "cosine" and settings["augment"] == "crop", "mirror the file's train section"
+    optimizer = torch.optim.Adam(net.parameters(), lr=settings["optimizer"]["lr"], weight_decay=settings["l2"])
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
     shuffle = np.random.default_rng([seed, 0])  # the same orders and crops as cnnc's
     crops = np.random.default_rng([seed, 1])
     y = torch.tensor(data.y_train)
@@ -68,6 +72,7 @@ def train_torch(epochs: int, seed: int, data) -> tuple[float, float]:
             optimizer.zero_grad()
             nn.functional.cross_entropy(net(x), y[index]).backward()
             optimizer.step()
+        schedule.step()
     elapsed = time.perf_counter() - start
     net.eval()
     with torch.no_grad():
@@ -83,7 +88,7 @@ from cnnc.runtime.train import train
 with tempfile.TemporaryDirectory() as folder:
     train({FILE!r}, out=folder + "/warm", epochs=1, seed={seed})  # compile (or load) the kernels first
     start = time.perf_counter()
-    result = train({FILE!r}, out=folder + "/run", epochs={epochs}, seed={seed}, augment="crop")
+    result = train({FILE!r}, out=folder + "/run", epochs={epochs}, seed={seed})
     print(json.dumps([time.perf_counter() - start, result["test"]["accuracy"]]))
 """
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

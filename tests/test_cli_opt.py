@@ -39,7 +39,7 @@ def test_opt_with_named_passes_disabled_passes_and_the_ir():
     assert status == 0
     assert out.splitlines()[:2] == [
         "examples/digits.cnn: digits at passes fold_bn,fuse_vertical",
-        "  fold_bn: 2 BN folded",
+        "  fold_bn: 3 BN folded",
     ]
     assert "network digits  # examples/digits.cnn" in out and " = bn(" not in out
 

@@ -22,7 +22,7 @@ EXAMPLES = ROOT / "examples"
 # file stem: (network name, input, output, layers, params, MACs)
 EXPECTED = {
     "alexnet": ("alexnet", (3, 227, 227), (1000,), 23, 60_965_224, 724_406_816),
-    "digits": ("digits", (1, 8, 8), (10,), 11, 38_330, 337_536),
+    "digits": ("digits", (1, 8, 8), (10,), 13, 24_058, 599_680),
     "googlenet": ("googlenet", (3, 224, 224), (1000,), 142, 6_998_552, 1_582_671_872),
     "inception_bottleneck": ("inception_bottleneck", (256, 28, 28), (480, 28, 28), 14, 346_720, 271_351_808),
     "inception_naive": ("inception_naive", (256, 28, 28), (672, 28, 28), 8, 1_089_952, 854_196_224),
@@ -159,14 +159,16 @@ def test_digits_is_small_and_carries_its_training_defaults():
     graph = load("digits")
     assert graph.train == {
         "loss": "cross_entropy",
-        "optimizer": {"name": "adam", "lr": 0.001},
+        "optimizer": {"name": "adam", "lr": 0.003},
+        "schedule": "cosine",
+        "augment": "crop",
         "batch": 16,
         "epochs": 30,
         "l2": 0.0001,
     }
     assert graph.output.op == "fc"  # logits: cross_entropy applies the softmax
     t = totals(graph)
-    assert (t.params, t.buffers, t.macs) == (38_330, 96, 337_536)
+    assert (t.params, t.buffers, t.macs) == (24_058, 224, 599_680)
 
 
 def test_inception_naive_costs_the_notes_854m_macs():
@@ -200,7 +202,7 @@ def test_cli_check_prints_one_exact_summary_line_per_example():
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
         "examples/alexnet.cnn: alexnet: 3x227x227 -> 1000, 23 layers, 60,965,224 params, 724,406,816 MACs",
-        "examples/digits.cnn: digits: 1x8x8 -> 10, 11 layers, 38,330 params, 337,536 MACs",
+        "examples/digits.cnn: digits: 1x8x8 -> 10, 13 layers, 24,058 params, 599,680 MACs",
         "examples/googlenet.cnn: googlenet: 3x224x224 -> 1000, 142 layers, 6,998,552 params, 1,582,671,872 MACs",
         "examples/inception_bottleneck.cnn: inception_bottleneck: 256x28x28 -> 480x28x28, 14 layers, "
         "346,720 params, 271,351,808 MACs",

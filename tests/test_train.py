@@ -213,7 +213,7 @@ def test_train_is_exposed_as_cnnc_train():
 
 
 def test_digits_demo_reaches_98_5_percent(tmp_path):
-    result = train(ROOT / "examples" / "digits.cnn", out=tmp_path / "run", augment="crop")  # as make demo
+    result = train(ROOT / "examples" / "digits.cnn", out=tmp_path / "run")  # as make demo
     assert result["test"]["accuracy"] >= 98.5
 
 
