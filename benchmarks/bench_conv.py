@@ -21,8 +21,12 @@ from __future__ import annotations
 import argparse
 import time
 
-import numba
-import numpy as np
+from cnnc.blas_env import prefer_avx512_blas
+
+prefer_avx512_blas()  # before numpy loads OpenBLAS (cnnc/blas_env.py)
+
+import numba  # noqa: E402
+import numpy as np  # noqa: E402
 
 
 def best_time(fn, repeat: int) -> float:

@@ -35,8 +35,9 @@ PATHS = """network jit {
 """
 
 STEP = """
-import sys, time, numpy as np
-import cnnc
+import sys, time
+import cnnc  # before numpy: cnnc/blas_env.py
+import numpy as np
 from cnnc.api import load, loads
 graph = lambda: load(sys.argv[1]) if sys.argv[1].endswith(".cnn") else loads(sys.argv[1], file="jit.cnn")
 infer, train = cnnc.compile(graph(), opt=2), cnnc.compile(graph(), opt=0)

@@ -15,7 +15,11 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
+from cnnc.blas_env import prefer_avx512_blas
+
+prefer_avx512_blas()  # before numpy loads OpenBLAS (cnnc/blas_env.py)
+
+import numpy as np  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))

@@ -19,14 +19,18 @@ import subprocess
 import sys
 import time
 
-import numpy as np
-import torch
-from torch import nn
+from cnnc.blas_env import prefer_avx512_blas
 
-import cnnc
-from cnnc.runtime.batches import augment
-from cnnc.runtime.data import load_data
-from cnnc.runtime.weights import init_weights
+prefer_avx512_blas()  # before numpy loads OpenBLAS (cnnc/blas_env.py)
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+
+import cnnc  # noqa: E402
+from cnnc.runtime.batches import augment  # noqa: E402
+from cnnc.runtime.data import load_data  # noqa: E402
+from cnnc.runtime.weights import init_weights  # noqa: E402
 
 FILE = "examples/digits.cnn"
 

@@ -1,7 +1,11 @@
 """cnnc: a compiler for convolutional networks written in the .cnn language."""
 
-from .api import load, load_all, loads
-from .errors import CnncError
+from .blas_env import prefer_avx512_blas
+
+prefer_avx512_blas()  # before anything imports numpy (cnnc.blas_env says why)
+
+from .api import load, load_all, loads  # noqa: E402
+from .errors import CnncError  # noqa: E402
 
 __all__ = ["CnncError", "compile", "load", "load_all", "loads", "train"]
 

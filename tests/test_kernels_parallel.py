@@ -86,8 +86,17 @@ def test_the_statements_reach_every_parallel_loop(monkeypatch):
 
 def test_small_work_runs_serial_and_large_work_parallel(monkeypatch):
     loop = next(iter(all_loops().values()))
+    monkeypatch.setattr(jit, "SERIAL_BELOW", 1000)
     small, large = np.zeros(8), np.zeros(jit.SERIAL_BELOW)
     assert loop.pick((small, 1)) is loop.serial
     assert loop.pick((large, small)) is loop.parallel or jit.get_num_threads() == 1
     monkeypatch.setattr(jit, "get_num_threads", lambda: 1)
     assert loop.pick((large,)) is loop.serial
+
+
+def test_the_threshold_comes_from_the_environment_and_a_bad_one_is_a_clear_error():
+    from cnnc.errors import CnncError
+
+    assert jit._serial_below(None) == 1 << 62 and jit._serial_below("4096") == 4096
+    with pytest.raises(CnncError, match="CNNC_SERIAL_BELOW must be a whole number of elements, not 'lots'"):
+        jit._serial_below("lots")

@@ -7,8 +7,8 @@ passive OpenMP waits cnnc sets), more than the whole loop costs on a batch of
 16 digits. So every parallel loop is compiled twice from one function: the
 ``parallel`` dispatcher for large arrays and a ``serial`` one, where ``prange``
 is a plain ``range``, for arrays below SERIAL_BELOW elements or when Numba has
-one thread. Each twin compiles only when first called, so a small net never
-compiles the parallel one.
+one thread. Each twin compiles only when first called, so a net whose loops
+all run serially never compiles a parallel one.
 
 The serial twin is a copy of the function under another qualified name:
 Numba names its on-disk cache after the qualified name, and two dispatchers of
@@ -17,20 +17,37 @@ one function would overwrite each other's cache entries.
 
 from __future__ import annotations
 
+import os
 import types
 
 import numpy as np
 from numba import get_num_threads, njit
 
-# Elements of the largest array argument below which the serial twin runs.
-# Measured on this 2-core machine (2 threads, passive waits): waking the second
-# thread costs 25-40 us a call; relu on 2^20 floats takes 63 us serial and 81 us
-# parallel, im2col wins 1.4x from 2^18 elements on its own, but whole training
-# steps are as fast or faster with every loop serial (ResNet-20, batch 64:
-# 246 ms all serial, 265 ms parallel from 2^20, 277 ms from 2^18, 290-490 ms
-# from 2^16), as these loops are memory-bound and the second core is better
-# left to the BLAS threads of the GEMMs between them. 16 MiB of float32.
-SERIAL_BELOW = 1 << 22
+from ...errors import CnncError
+
+# Elements of the largest array argument from which the parallel twin runs;
+# CNNC_SERIAL_BELOW overrides it. By default every loop runs serially and
+# the cores go to the BLAS threads of the GEMMs between the loops. Measured on
+# this 2-core machine (2 threads, passive waits): waking the second thread
+# costs 25-40 us a call (relu on 2^20 floats: 63 us serial, 81 us parallel);
+# a ResNet-20 training step (batch 64) took 246 ms with every loop serial,
+# 265 ms with parallel loops from 2^20 elements, 277 ms from 2^18 and
+# 290-490 ms from 2^16; and the large conv of benchmarks/bench_conv.py ran at
+# 90% of sgemm's GFLOP/s forward with a serial im2col, 66% with a parallel one
+# (its second thread waits on the BLAS threads still spinning after a GEMM).
+# On a machine with many cores a lower figure may pay: measure it.
+NEVER = 1 << 62  # no array is this large: every loop runs serially
+
+
+def _serial_below(text: str | None) -> int:
+    if text is None:
+        return NEVER
+    if not text.strip().isdigit():
+        raise CnncError(f"CNNC_SERIAL_BELOW must be a whole number of elements, not '{text}'")
+    return int(text)
+
+
+SERIAL_BELOW = _serial_below(os.environ.get("CNNC_SERIAL_BELOW"))
 
 
 def _renamed(fn, suffix: str):
@@ -59,7 +76,7 @@ class Loop:
 
     def pick(self, args):
         """The twin that should run these arguments."""
-        if _largest(args) < SERIAL_BELOW or get_num_threads() == 1:
+        if SERIAL_BELOW == NEVER or _largest(args) < SERIAL_BELOW or get_num_threads() == 1:
             return self.serial
         return self.parallel
 
