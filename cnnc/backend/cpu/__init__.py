@@ -15,6 +15,9 @@ import os
 # OpenMP runtime starts (the first parallel kernel); a user's setting wins.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+from .memory import keep_freed_memory  # noqa: E402
 from .registry import KERNELS, register  # noqa: E402 - after the environment is set
+
+keep_freed_memory()  # activations freed by one step are reused by the next (memory.py)
 
 __all__ = ["KERNELS", "register"]
