@@ -25,6 +25,7 @@ STATEMENTS = [
     ("pool max 3x3 stride 2 pad 1", "3x9x9"),
     ("pool avg 3x3 stride 2 pad 1 ceil", "3x9x9"),
     ("pool l2 2x2", "3x8x8"),
+    ("pool max 2x2; pool avg 2x2", "3x8x8"),  # the 2x2 kernels (pool_2x2.py)
     ("bn; prelu", "4x5x5"),
     ("bn; relu", "4x5x5"),  # batch statistics in training; bn_apply in inference
     ("lrn 3 alpha 0.5 beta 1.5", "5x4x4"),

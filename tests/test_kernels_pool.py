@@ -95,3 +95,39 @@ def test_pool_large_enough_for_parallel_planes(mode):
     stmt = f"pool {mode} 3x3 stride 2 {'pad 1 ' if mode != 'l2' else ''}ceil"
     check_forward(stmt, "24x33x33", batch=4)
     torch_parity(stmt, fn, "24x33x33", batch=4)
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 8, 8), (1, 2, 7, 9), (3, 1, 2, 2)])
+def test_the_2x2_kernels_equal_the_general_loops_bit_for_bit(shape):
+    """pool_2x2.py's branch-free kernels give the general loops' values and argmax exactly,
+    NaN, ties and all -inf windows included."""
+    from cnnc.backend.cpu.pool_2x2 import avg_pool_2x2, max_pool_2x2
+    from cnnc.backend.cpu.pool_loops import max_pool_forward, sum_pool_forward
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(-2, 3, size=shape).astype(np.float32)  # many ties
+    x.reshape(-1)[::7] = np.nan
+    x[0, 0, :2, :2] = -np.inf
+    out_shape = (*shape[:2], shape[2] // 2, shape[3] // 2)
+    general, fast = np.empty(out_shape, np.float32), np.empty(out_shape, np.float32)
+    general_at, fast_at = np.empty(out_shape, np.int64), np.empty(out_shape, np.int64)
+    max_pool_forward(x, general, general_at, 2, 2, 2, 2, 0, 0)
+    max_pool_2x2(x, fast, fast_at)
+    np.testing.assert_array_equal(fast, general)
+    np.testing.assert_array_equal(fast_at, general_at)
+    sum_pool_forward(x, general, False, 2, 2, 2, 2, 0, 0)
+    avg_pool_2x2(x, fast)
+    np.testing.assert_array_equal(fast, general)
+
+
+@pytest.mark.parametrize("stmt", ["pool avg 3x3 stride 1 pad 1", "pool l2 2x2 stride 1", "pool avg 2x2"])
+def test_a_nan_spoils_only_the_windows_that_hold_it(stmt):
+    """A NaN in the top-left pixel once made every window of its plane NaN (the sum started from it)."""
+    from cnnc.runtime.reference import run_reference
+
+    graph, net, weights, x = make(stmt, "2x6x6", 1, "float64")
+    x[0, 0, 0, 0] = np.nan
+    y, expected = net(x), run_reference(graph, x, weights)
+    np.testing.assert_array_equal(np.isnan(y), np.isnan(expected))
+    assert np.isnan(y).sum() < y[0, 0].size
+    np.testing.assert_allclose(y, expected, rtol=1e-12)

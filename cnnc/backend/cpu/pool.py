@@ -13,7 +13,8 @@ Windowed pools are parallel Numba loops over (image, channel) planes: a job
 writes only its own plane, so overlapping windows cannot race. avg and l2
 share one loop (a flag picks the formula), max has its own: a net compiles
 only the modes it uses, and each parallel loop costs about a second of cold
-JIT. Global pools are one reduction over each plane: numpy does them.
+JIT. The 2x2, stride 2, unpadded max and avg pools take a branch-free kernel
+(pool_2x2.py). Global pools are one reduction over each plane: numpy does them.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import Kernel
+from .pool_2x2 import avg_pool_2x2, max_pool_2x2
 from .pool_loops import max_pool_backward, max_pool_forward, sum_pool_backward, sum_pool_forward
 from .registry import register
 
@@ -36,12 +38,24 @@ def pool_forward(node, inputs, tensors, ctx):
     if node.attrs["global"]:
         return _global_forward(x, mode, ctx.training)
     out = np.empty((x.shape[0], *node.meta["shape"]), dtype=x.dtype)
+    two_by_two = window(node) == (2, 2, 2, 2, 0, 0)  # every window inside: ceil adds none here
     if mode == "max":
         argmax = np.empty(out.shape, dtype=np.int64)
-        max_pool_forward(x, out, argmax, *window(node))
+        if two_by_two and _inside(x, out):
+            max_pool_2x2(x, out, argmax)
+        else:
+            max_pool_forward(x, out, argmax, *window(node))
         return out, ((x.shape, argmax) if ctx.training else None)  # only the winners' positions
-    sum_pool_forward(x, out, mode == "l2", *window(node))
+    if mode == "avg" and two_by_two and _inside(x, out):
+        avg_pool_2x2(x, out)
+    else:
+        sum_pool_forward(x, out, mode == "l2", *window(node))
     return out, ((x, out) if ctx.training else None)
+
+
+def _inside(x, out) -> bool:
+    """Every 2x2 window lies inside the input (a ceil-mode pool of an odd size has one that does not)."""
+    return 2 * out.shape[2] <= x.shape[2] and 2 * out.shape[3] <= x.shape[3]
 
 
 def pool_backward(node, grad_output, saved, tensors, grads, ctx):

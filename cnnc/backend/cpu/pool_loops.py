@@ -64,7 +64,7 @@ def sum_pool_forward(x, out, l2, kh, kw, sh, sw, ph, pw):
             y0, y1 = window_bounds(y, kh, sh, ph, height)
             for xo in range(out_w):
                 x0, x1 = window_bounds(xo, kw, sw, pw, width)
-                total = plane[0, 0] * 0
+                total = 0.0  # float64: the sum of a float32 window is accumulated in double
                 for iy in range(y0, y1):
                     for ix in range(x0, x1):
                         v = plane[iy, ix]
