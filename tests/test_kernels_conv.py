@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
-from tests.kernel_check import check_forward, gradcheck, torch_parity
+from tests.kernel_check import check_forward, gradcheck, make, torch_parity
 
 F = pytest.importorskip("torch.nn.functional")
 
@@ -82,3 +83,25 @@ def test_conv_large_enough_for_gemm_chunks_and_parallel_loops(stmt, shape, batch
     # The weight gradient sums 3456 float32 products into values of about 50:
     # both sides round at ~1e-4 absolute, so atol is scaled to that size.
     torch_parity(stmt, _torch_conv(kwargs), shape, batch=batch, atol=1e-3)
+
+
+@pytest.mark.parametrize(
+    ("stmt", "shape"),
+    [("conv 3x3/4 pad 1", "3x20x20"), ("conv 5x5/6 stride 2 pad 2", "2x21x17"),
+     ("conv 3x3/8 groups 2 pad 1", "4x19x19"), ("conv 3x3/4 dilation 2 pad 2", "3x20x20")],
+)  # fmt: skip
+def test_an_image_too_big_for_the_column_budget_runs_by_row_blocks(stmt, shape, monkeypatch):
+    """One image whose columns exceed COLUMN_BUDGET is convolved a block of output rows at a time."""
+    from cnnc.backend.cpu import conv
+    from cnnc.runtime.reference import run_reference
+
+    graph, net, weights, x = make(stmt, shape, 1, "float64")
+    whole = net(x)
+    monkeypatch.setattr(conv, "COLUMN_BUDGET", 100)  # one output row per block
+    calls = []
+    real = conv.forward_by_rows
+    monkeypatch.setattr(conv, "forward_by_rows", lambda *a: calls.append(1) or real(*a))
+    by_rows = net(x)
+    assert calls == [1]
+    np.testing.assert_array_equal(by_rows, whole)
+    np.testing.assert_allclose(by_rows, run_reference(graph, x, weights), rtol=1e-10, atol=1e-12)

@@ -89,8 +89,26 @@ def columns(x, g: Geometry, n0: int, n1: int):
     if g.pointwise and n1 - n0 == 1:
         return x[n0].reshape(g.groups, g.rows, pixels)
     cols = np.empty((g.groups * g.rows, (n1 - n0) * pixels), dtype=x.dtype)
-    im2col(x, n0, cols, g.out_h, g.out_w, *g.kernel, *g.window)
+    im2col(x, n0, cols, 0, g.out_h, g.out_w, *g.kernel, *g.window)
     return cols.reshape(g.groups, g.rows, -1)
+
+
+def row_blocks(g: Geometry):
+    """[y0, y1) ranges of output rows whose columns for one image fit COLUMN_BUDGET (at least one row)."""
+    step = max(1, COLUMN_BUDGET // (g.groups * g.rows * g.out_w))
+    return [(y0, min(y0 + step, g.out_h)) for y0 in range(0, g.out_h, step)]
+
+
+def forward_by_rows(x, w, out, g: Geometry, n: int) -> None:
+    """out[n] = conv of image n, a block of output rows at a time: for an image whose columns
+    exceed COLUMN_BUDGET (VGG-16's first layers at 224x224: 29M elements, 115 MB), so that each
+    block's columns are still in cache when the GEMM reads them."""
+    image = out[n].reshape(g.groups, g.out_channels // g.groups, g.out_h * g.out_w)
+    for y0, y1 in row_blocks(g):
+        cols = np.empty((g.groups * g.rows, (y1 - y0) * g.out_w), dtype=x.dtype)
+        im2col(x, n, cols, y0, y1 - y0, g.out_w, *g.kernel, *g.window)
+        block = matmul(w, cols.reshape(g.groups, g.rows, -1))
+        image[:, :, y0 * g.out_w : y1 * g.out_w] = block
 
 
 def by_group(a, g: Geometry):
@@ -112,8 +130,11 @@ def conv_forward(node, inputs, tensors, ctx):
     if g.depthwise:
         depthwise_forward(x, weight, out, *g.window)
     else:
-        w = weight.reshape(g.groups, g.out_channels // g.groups, g.rows)
+        w, cols = weight.reshape(g.groups, g.out_channels // g.groups, g.rows), None
         for n0, n1 in g.chunks():
+            if n1 - n0 == 1 and not g.pointwise and g.groups * g.rows * g.out_h * g.out_w > COLUMN_BUDGET:
+                forward_by_rows(x, w, out, g, n0)
+                continue
             cols = columns(x, g, n0, n1)
             if n1 - n0 == 1:
                 matmul(w, cols, out=by_group(out[n0:n1], g))

@@ -28,13 +28,14 @@ BLOCKS = 16
 
 
 @parallel_loop(**JIT)
-def im2col(x, n0, cols, out_h, out_w, kh, kw, sh, sw, ph, pw, dh, dw):
-    """Fills cols (C*KH*KW, chunk*OH*OW) with the column matrix of images n0 .. n0 + chunk."""
+def im2col(x, n0, cols, y0, out_h, out_w, kh, kw, sh, sw, ph, pw, dh, dw):
+    """Fills cols (C*KH*KW, chunk*out_h*OW) with the column matrix of output rows y0 .. y0 + out_h
+    of images n0 .. n0 + chunk (y0 = 0 and out_h = OH: whole images)."""
     channels = x.shape[1]
     blocks = min(channels, BLOCKS)
     for block in prange(blocks):
         c0, c1 = block * channels // blocks, (block + 1) * channels // blocks
-        im2col_channels(x, n0, cols, c0, c1, out_h, out_w, kh, kw, sh, sw, ph, pw, dh, dw)
+        im2col_channels(x, n0, cols, c0, c1, y0, out_h, out_w, kh, kw, sh, sw, ph, pw, dh, dw)
 
 
 # im2col's loop proper, over channels [c0, c1). Plain loops over range() and a
@@ -49,7 +50,7 @@ def im2col(x, n0, cols, out_h, out_w, kh, kw, sh, sw, ph, pw, dh, dw):
 
 
 @njit(**JIT, cache=True)
-def im2col_channels(x, n0, cols, c0, c1, out_h, out_w, kh, kw, sh, sw, ph, pw, dh, dw):
+def im2col_channels(x, n0, cols, c0, c1, y0, out_h, out_w, kh, kw, sh, sw, ph, pw, dh, dw):
     pixels = out_h * out_w
     chunk = cols.shape[1] // pixels
     height, width = x.shape[2], x.shape[3]
@@ -60,7 +61,7 @@ def im2col_channels(x, n0, cols, c0, c1, out_h, out_w, kh, kw, sh, sw, ph, pw, d
                 for b in range(kw):
                     row = cols[(c * kh + a) * kw + b, i * pixels : (i + 1) * pixels]
                     for y in range(out_h):
-                        iy = input_index(y, a, sh, ph, dh)
+                        iy = input_index(y0 + y, a, sh, ph, dh)
                         if iy < 0 or iy >= height:
                             for xo in range(out_w):
                                 row[y * out_w + xo] = 0
