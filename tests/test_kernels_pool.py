@@ -101,8 +101,8 @@ def test_pool_large_enough_for_parallel_planes(mode):
 def test_the_2x2_kernels_equal_the_general_loops_bit_for_bit(shape):
     """pool_2x2.py's branch-free kernels give the general loops' values and argmax exactly,
     NaN, ties and all -inf windows included."""
-    from cnnc.backend.cpu.pool_2x2 import avg_pool_2x2, max_pool_2x2
-    from cnnc.backend.cpu.pool_loops import max_pool_forward, sum_pool_forward
+    from cnnc.backend.cpu.pool_2x2 import avg_pool_2x2, avg_pool_2x2_backward, max_pool_2x2
+    from cnnc.backend.cpu.pool_loops import max_pool_forward, sum_pool_backward, sum_pool_forward
 
     rng = np.random.default_rng(0)
     x = rng.integers(-2, 3, size=shape).astype(np.float32)  # many ties
@@ -118,6 +118,11 @@ def test_the_2x2_kernels_equal_the_general_loops_bit_for_bit(shape):
     sum_pool_forward(x, general, False, 2, 2, 2, 2, 0, 0)
     avg_pool_2x2(x, fast)
     np.testing.assert_array_equal(fast, general)
+    dy = rng.normal(size=out_shape).astype(np.float32)
+    general_dx, fast_dx = np.full_like(x, 7), np.full_like(x, 7)  # both must overwrite everything
+    sum_pool_backward(dy, x, general, general_dx, False, 2, 2, 2, 2, 0, 0)
+    avg_pool_2x2_backward(dy, fast_dx)
+    np.testing.assert_array_equal(fast_dx, general_dx)
 
 
 @pytest.mark.parametrize("stmt", ["pool avg 3x3 stride 1 pad 1", "pool l2 2x2 stride 1", "pool avg 2x2"])

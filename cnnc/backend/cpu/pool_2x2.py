@@ -1,4 +1,4 @@
-"""The 2x2, stride 2, unpadded max and avg pools: LeNet's, VGG's and most nets' pool.
+"""The 2x2, stride 2, unpadded max and avg pools (avg's backward too): LeNet's, VGG's and most nets' pool.
 
 The general loops (pool_loops.py) clip every window and branch on every
 compare; with random data half of those branches mispredict. Here the four
@@ -35,6 +35,16 @@ def avg_pool_2x2(x, out):
     blocks = min(channels, BLOCKS)
     for block in prange(blocks):
         avg_2x2_channels(x, out, block * channels // blocks, (block + 1) * channels // blocks)
+
+
+@parallel_loop(**JIT)
+def avg_pool_2x2_backward(dy, dx):
+    """dx = dy / 4 spread over each window (one window per input pixel), 0 in a row or column
+    no window covers: what the general loop's zero-then-add gives, bit for bit."""
+    channels = dx.shape[1]
+    blocks = min(channels, BLOCKS)
+    for block in prange(blocks):
+        avg_2x2_backward_channels(dy, dx, block * channels // blocks, (block + 1) * channels // blocks)
 
 
 @njit(cache=True, **JIT)
@@ -77,3 +87,20 @@ def avg_2x2_channels(x, out, c0, c1):
                     total += row1[2 * xo]
                     total += row1[2 * xo + 1]
                     top[y, xo] = total / 4
+
+
+@njit(cache=True, **JIT)
+def avg_2x2_backward_channels(dy, dx, c0, c1):
+    batch, _, out_h, out_w = dy.shape
+    for n in range(batch):
+        for c in range(c0, c1):
+            grad, g = dx[n, c], dy[n, c]
+            grad[:] = 0
+            for y in range(out_h):
+                row0, row1, share = grad[2 * y], grad[2 * y + 1], g[y]
+                for xo in range(out_w):
+                    v = share[xo] / 4
+                    row0[2 * xo] = v
+                    row0[2 * xo + 1] = v
+                    row1[2 * xo] = v
+                    row1[2 * xo + 1] = v
