@@ -105,3 +105,20 @@ def test_an_image_too_big_for_the_column_budget_runs_by_row_blocks(stmt, shape, 
     assert calls == [1]
     np.testing.assert_array_equal(by_rows, whole)
     np.testing.assert_allclose(by_rows, run_reference(graph, x, weights), rtol=1e-10, atol=1e-12)
+
+
+def test_kept_columns_give_the_gradients_of_recomputed_ones(monkeypatch):
+    """Training keeps each chunk's columns for backward (KEEP_COLUMNS) or recomputes them: same numbers."""
+    from cnnc.backend.cpu import conv
+
+    monkeypatch.setattr(conv, "COLUMN_BUDGET", 300)  # several chunks of images
+    results = []
+    for keep in (1 << 22, 0):
+        monkeypatch.setattr(conv, "KEEP_COLUMNS", keep)
+        graph, net, _, x = make("conv 3x3/4 stride 2 pad 1; relu; conv 3x3/5 pad 1", "3x8x8", 6, "float64")
+        y = net(x, training=True)
+        dx = net.backward(np.random.default_rng(2).normal(size=y.shape))
+        results.append((dx, {f"{k}.{n}": g.copy() for k, t in net.grads.items() for n, g in t.items()}))
+    np.testing.assert_array_equal(results[0][0], results[1][0])
+    for key, g in results[0][1].items():
+        np.testing.assert_array_equal(g, results[1][1][key], err_msg=key)

@@ -12,10 +12,10 @@ One GEMM per group per chunk: numpy ``matmul`` (threaded by BLAS as
 cnnc.backend.cpu.blas chooses, outside any prange); im2col and col2im are parallel Numba loops (cnnc.backend.cpu.im2col).
 Chunks keep the column buffer bounded and make small layers one wide GEMM
 rather than one thin GEMM per image; a chunk of one image writes its output
-in place, a larger one moves (O, chunk, P) to (chunk, O, P) after. When the
-whole batch is one chunk, training keeps its columns for backward (at most
-COLUMN_BUDGET elements a layer); otherwise backward recomputes them from the
-saved input rather than keep 9x the input of a 3x3 conv. A 1x1, stride 1, unpadded conv of one image needs no
+in place, a larger one moves (O, chunk, P) to (chunk, O, P) after. Training
+keeps the columns for backward when the batch's fit KEEP_COLUMNS; otherwise
+backward recomputes them from the saved input rather than keep 9x the input
+of a 3x3 conv. A 1x1, stride 1, unpadded conv of one image needs no
 columns at all: they are x[n] itself. Depthwise convs take a direct kernel
 (cnnc.backend.cpu.depthwise).
 """
@@ -38,6 +38,11 @@ from .registry import register
 # where the columns written by im2col, read by two GEMMs and scattered by
 # col2im no longer stay in cache between the passes.
 COLUMN_BUDGET = 1 << 19
+# Training keeps the forward's columns for backward when the whole batch's
+# take at most this many elements (16 MiB in float32), rather than run
+# im2col again: LeNet-5's and the digits net's convs, not ResNet-20's
+# first stage (37.7 MiB a layer at batch 64).
+KEEP_COLUMNS = 1 << 22
 
 
 @dataclass(frozen=True)
@@ -130,22 +135,30 @@ def conv_forward(node, inputs, tensors, ctx):
     if g.depthwise:
         depthwise_forward(x, weight, out, *g.window)
     else:
-        w, cols = weight.reshape(g.groups, g.out_channels // g.groups, g.rows), None
-        for n0, n1 in g.chunks():
-            if n1 - n0 == 1 and not g.pointwise and g.groups * g.rows * g.out_h * g.out_w > COLUMN_BUDGET:
-                forward_by_rows(x, w, out, g, n0)
-                continue
-            cols = columns(x, g, n0, n1)
-            if n1 - n0 == 1:
-                matmul(w, cols, out=by_group(out[n0:n1], g))
-            else:  # (O, chunk, P) -> (chunk, O, P)
-                wide = matmul(w, cols).reshape(g.out_channels, n1 - n0, -1)
-                out[n0:n1].reshape(n1 - n0, g.out_channels, -1)[...] = wide.transpose(1, 0, 2)
-        if n0 == 0 and n1 == g.batch:
-            kept = cols  # the whole batch in one chunk (at most COLUMN_BUDGET): backward reuses it
+        kept = gemm_forward(x, weight.reshape(g.groups, g.out_channels // g.groups, g.rows), out, g, ctx.training)
     if node.attrs["bias"]:
         out += tensors["bias"].reshape(1, -1, 1, 1)
     return out, ((x, kept) if ctx.training else None)
+
+
+def gemm_forward(x, w, out, g: Geometry, training: bool):
+    """out = the GEMMs of every chunk; returns the chunks' columns when training keeps them."""
+    per_image = g.groups * g.rows * g.out_h * g.out_w
+    keep = training and per_image <= COLUMN_BUDGET and per_image * g.batch <= KEEP_COLUMNS
+    kept = []
+    for n0, n1 in g.chunks():
+        if n1 - n0 == 1 and not g.pointwise and per_image > COLUMN_BUDGET:
+            forward_by_rows(x, w, out, g, n0)
+            continue
+        cols = columns(x, g, n0, n1)
+        if n1 - n0 == 1:
+            matmul(w, cols, out=by_group(out[n0:n1], g))
+        else:  # (O, chunk, P) -> (chunk, O, P)
+            wide = matmul(w, cols).reshape(g.out_channels, n1 - n0, -1)
+            out[n0:n1].reshape(n1 - n0, g.out_channels, -1)[...] = wide.transpose(1, 0, 2)
+        if keep:
+            kept.append(cols)
+    return kept if keep else None
 
 
 def conv_backward(node, grad_output, saved, tensors, grads, ctx):
@@ -161,8 +174,8 @@ def conv_backward(node, grad_output, saved, tensors, grads, ctx):
     dw = grads["weight"].reshape(w.shape)
     w_t = w.transpose(0, 2, 1)
     dx = np.zeros_like(x) if wants_dx else None
-    for n0, n1 in g.chunks():
-        cols = kept if kept is not None else columns(x, g, n0, n1)
+    for i, (n0, n1) in enumerate(g.chunks()):
+        cols = kept[i] if kept is not None else columns(x, g, n0, n1)
         dy_g = by_group(dy[n0:n1], g)
         dw += matmul(dy_g, cols.transpose(0, 2, 1))
         if dx is None:
