@@ -15,7 +15,7 @@ col2im has no race even where windows overlap.
 
 from __future__ import annotations
 
-from numba import njit, prange
+from numba import njit, prange, uint64
 
 from ..indexing import input_index, tap_range
 from .jit import parallel_loop
@@ -46,7 +46,7 @@ def im2col(x, n0, cols, y0, out_h, out_w, kh, kw, sh, sw, ph, pw, dh, dw):
 # 4.2 ms), and 2-3x faster than the same loops taking the image and channel
 # from one job index (job // C, job % C), where the wraparound tests stay.
 # col2im's scatter did not gain from the same form (nor from gathering per
-# input pixel at stride 1): it keeps its 1-D views.
+# input pixel at stride 1): it drops the wraparound with unsigned offsets.
 
 
 @njit(**JIT, cache=True)
@@ -73,27 +73,28 @@ def im2col_channels(x, n0, cols, c0, c1, y0, out_h, out_w, kh, kw, sh, sw, ph, p
 
 @parallel_loop(**JIT)
 def col2im(dcols, dx, n0, out_h, out_w, kh, kw, sh, sw, ph, pw, dh, dw):
-    """dx[n0 .. n0 + chunk] += the adjoint of im2col applied to dcols; taps in the padding are dropped."""
+    """dx[n0 .. n0 + chunk] += the adjoint of im2col applied to dcols; taps in the padding are dropped.
+
+    Flat offsets in unsigned integers: Numba adds no negative-index wraparound
+    to an unsigned index, so the inner loop is a plain strided add that LLVM
+    vectorises, without making two array views per output row: 1.3-3x faster
+    than those views (64 CIFAR-sized 16x32x32 maps: 1.5 against 4.9 ms; a
+    chunk of 3: 56 against 78 us). dx and dcols are C-contiguous."""
     pixels = out_h * out_w
-    chunk = dcols.shape[1] // pixels
+    chunk, columns = dcols.shape[1] // pixels, dcols.shape[1]
     channels, height, width = dx.shape[1], dx.shape[2], dx.shape[3]
+    flat, source = dx.reshape(-1), dcols.reshape(-1)
     for job in prange(chunk * channels):
         i, c = job // channels, job % channels
-        plane = dx[n0 + i, c]
+        plane = ((n0 + i) * channels + c) * height * width
         for a in range(kh):
             lo_h, hi_h = tap_range(a, height, out_h, sh, ph, dh)
             for b in range(kw):
                 lo_w, hi_w = tap_range(b, width, out_w, sw, pw, dw)
-                row = dcols[(c * kh + a) * kw + b, i * pixels : (i + 1) * pixels]
+                row = ((c * kh + a) * kw + b) * columns + i * pixels
                 ix0, count = input_index(lo_w, b, sw, pw, dw), hi_w - lo_w
                 for y in range(lo_h, hi_h):
-                    # 1-D views that start where the loop starts: LLVM then sees a
-                    # unit-stride loop and vectorises it (4x faster than indexing x[n, c, iy, ix])
-                    line = plane[input_index(y, a, sh, ph, dh)][ix0:]
-                    src = row[y * out_w + lo_w :]
-                    if sw == 1:
-                        for k in range(count):
-                            line[k] += src[k]
-                    else:
-                        for k in range(count):
-                            line[k * sw] += src[k]
+                    to = uint64(plane + input_index(y, a, sh, ph, dh) * width + ix0)
+                    at = uint64(row + y * out_w + lo_w)
+                    for k in range(count):
+                        flat[to + uint64(k * sw)] += source[at + uint64(k)]
