@@ -269,6 +269,9 @@ def execute(graph, x, weights, args):
 def read_array(path: str):
     import numpy as np
 
+    if not path:
+        raise CnncError("--input needs the path of a .npy array")
+
     try:
         array = np.load(path, allow_pickle=False)
     except FileNotFoundError:

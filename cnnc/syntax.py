@@ -171,10 +171,20 @@ def parse(text: str, file: str = "<string>") -> ast.Module:
         raise
 
 
+# A .cnn file is a page of text (GoogLeNet with every block written out is
+# 20 KB); reading is capped so that /dev/zero or a mistaken multi-GB file is
+# an error, not a hang that fills the memory.
+MAX_FILE_BYTES = 16 << 20
+
+
 def parse_file(path: str | Path) -> ast.Module:
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8-sig")  # a leading byte-order mark is not text
+        with path.open("rb") as source:
+            raw = source.read(MAX_FILE_BYTES + 1)
+        if len(raw) > MAX_FILE_BYTES:
+            raise CnncError(f"{path}: larger than {MAX_FILE_BYTES >> 20} MiB; not a .cnn file")
+        text = raw.decode("utf-8-sig")  # a leading byte-order mark is not text
     except FileNotFoundError:
         raise CnncError(f"{path}: no such file") from None
     except IsADirectoryError:

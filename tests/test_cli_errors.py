@@ -62,6 +62,23 @@ def test_directory(tmp_path):
     assert_one_error(cnnc("d.cnn", cwd=tmp_path), r"error: d\.cnn: is a directory, not a \.cnn file")
 
 
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")
+def test_an_endless_file_is_refused_not_read_forever(tmp_path):
+    assert_one_error(cnnc("/dev/zero", cwd=tmp_path), r"error: /dev/zero: larger than 16 MiB; not a \.cnn file")
+
+
+def test_a_file_past_the_size_cap_is_refused(tmp_path, monkeypatch):
+    from cnnc import syntax
+    from cnnc.errors import CnncError
+
+    monkeypatch.setattr(syntax, "MAX_FILE_BYTES", 64)
+    (tmp_path / "big.cnn").write_text("# " + "x" * 100 + "\nnetwork n { input 3x3x3 }\n")
+    (tmp_path / "small.cnn").write_text("network n { input 3x3x3 }\n")
+    with pytest.raises(CnncError, match="larger than 0 MiB"):
+        syntax.parse_file(tmp_path / "big.cnn")
+    assert syntax.parse_file(tmp_path / "small.cnn")
+
+
 def test_not_utf8(tmp_path):
     (tmp_path / "bad.cnn").write_bytes(b"network n {\n  input 3x3x3 # \xff\n}\n")
     result = cnnc("bad.cnn", cwd=tmp_path)

@@ -106,6 +106,11 @@ def test_cli_run_single_image_and_bad_inputs(tmp_path):
     assert result.returncode == 0 and "seeded random init" in result.stderr
     np.save(tmp_path / "bad.npy", np.zeros((2, 3, 8, 8)))
     (tmp_path / "junk.npy").write_text("not numpy")
-    for name, message in [("bad.npy", "takes Nx1x8x8"), ("junk.npy", "not a .npy array"), ("nope.npy", "no such file")]:
+    for name, message in [
+        ("bad.npy", "takes Nx1x8x8"),
+        ("junk.npy", "not a .npy array"),
+        ("nope.npy", "no such file"),
+        ("", "--input needs the path of a .npy array"),
+    ]:
         result = cnnc("run", DIGITS, "--input", name, cwd=tmp_path)
         assert result.returncode == 1 and message in result.stderr and "Traceback" not in result.stderr
