@@ -10,7 +10,7 @@ Before anything is built the node count is estimated, so that a resource bomb
 from __future__ import annotations
 
 from . import ast
-from .errors import CnncError
+from .errors import CnncError, did_you_mean
 from .inline import NodeBudget, bind_call
 from .ir import Graph, make_node, verify
 from .ops.size import same_padding
@@ -121,7 +121,10 @@ class Lowerer:
         if option is None or option.value == "valid":
             return (0, 0)
         if option.value != "same":
-            return self.pair(option.value, env, "padding", minimum=0)
+            try:
+                return self.pair(option.value, env, "padding", minimum=0)
+            except CnncError as error:
+                raise with_pad_words(error) from None
         pads = [same_padding(k, d, s) for k, d, s in zip(kernel, dilation, stride, strict=True)]
         for pad in pads:
             if isinstance(pad, str):
@@ -297,3 +300,10 @@ LOWERINGS = {
     ast.Input: Lowerer.misplaced,
     ast.Train: Lowerer.misplaced,
 }
+
+
+def with_pad_words(error: CnncError) -> CnncError:
+    """An unknown name where a padding goes may be a misspelled 'same' or 'valid' (`pad sam`)."""
+    unknown = "unknown name '"
+    hint = error.message.startswith(unknown) and did_you_mean(error.message[len(unknown) : -1], ("same", "valid"))
+    return CnncError(error.message, error.loc, hint) if hint and not error.diagnostic.hint else error

@@ -254,3 +254,8 @@ def test_train_counts_must_be_positive(setting):
 def test_only_cnnc_errors_escape():
     with pytest.raises(CnncError):
         loads(train("optimizer sgd lr 0.1 nesterov"), file="net.cnn")
+
+
+@pytest.mark.parametrize(("word", "hint"), [("sam", "did you mean 'same'?"), ("vaild", "did you mean 'valid'?")])
+def test_a_misspelled_padding_word_gets_a_hint(word, hint):
+    assert_error(net(f"conv 3x3/8 pad {word}"), f"unknown name '{word}'", 3, 18, hint)
