@@ -128,13 +128,13 @@ def _cell(value):
 
 
 def plot_curves(out: Path, history: list[dict]) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")  # no display: write the file only
-    import matplotlib.pyplot as plt
+    # matplotlib's object API: no pyplot, so the user's backend is left alone
+    # and the import costs about half as much
+    from matplotlib.figure import Figure
 
     epochs = [row["epoch"] for row in history]
-    figure, (loss_axes, accuracy_axes) = plt.subplots(1, 2, figsize=(9, 3.5))
+    figure = Figure(figsize=(9, 3.5))
+    loss_axes, accuracy_axes = figure.subplots(1, 2)
     for axes, key, label in ((loss_axes, "loss", "loss"), (accuracy_axes, "accuracy", "accuracy (%)")):
         axes.plot(epochs, [row[key] for row in history], label="train")
         if any(row.get(f"val_{key}") is not None for row in history):
@@ -145,5 +145,4 @@ def plot_curves(out: Path, history: list[dict]) -> Path:
     figure.tight_layout()
     path = out / "curves.png"
     figure.savefig(path, dpi=100)
-    plt.close(figure)
     return path
