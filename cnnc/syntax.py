@@ -9,6 +9,7 @@ so ``cnnc check`` stays fast. Every Lark error becomes a positioned CnncError.
 
 from __future__ import annotations
 
+import threading
 from functools import lru_cache
 from pathlib import Path
 
@@ -129,6 +130,9 @@ class SeparatorPostLexer:
 
 
 _POSTLEXER = SeparatorPostLexer()
+# The one cached parser shares this post-lexer, whose state belongs to the
+# text being parsed: parses from several threads take turns.
+_PARSING = threading.Lock()
 
 
 @lru_cache(maxsize=1)
@@ -158,11 +162,12 @@ def parse(text: str, file: str = "<string>") -> ast.Module:
     """Parse .cnn source text into an ast.Module; raise CnncError on bad input."""
     SOURCES[file] = text
     lark = _lark()
-    _POSTLEXER.file, _POSTLEXER.text = file, text
-    try:
-        tree = lark.parse(text)
-    except UnexpectedInput as error:
-        raise syntax_error(error, text, file, _POSTLEXER.recent, _terminal_text()) from None
+    with _PARSING:
+        _POSTLEXER.file, _POSTLEXER.text = file, text
+        try:
+            tree = lark.parse(text)
+        except UnexpectedInput as error:
+            raise syntax_error(error, text, file, _POSTLEXER.recent, _terminal_text()) from None
     try:
         return ASTBuilder(file).transform(tree)
     except VisitError as error:

@@ -202,3 +202,24 @@ def test_excerpt_counts_lines_as_the_lexer_does():
 def test_import_path_with_a_nul_byte():
     """Was a ValueError from pathlib."""
     assert_error('import "lib.cnn\x00"', "cannot import 'lib.cnn\x00': embedded null byte", 1, 1)
+
+
+def test_parsing_from_several_threads_gives_each_its_own_result():
+    """The shared post-lexer is used by one parse at a time: threads see their own files and errors."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from cnnc.syntax import parse
+
+    def one(i: int):
+        good = f"network n{i} {{\n  input 3x8x8\n  conv 3x3/{i + 1}\n}}\n"
+        bad = f"network m{i} {{\n  input 3x8x8\n  conv 3x3/{i + 1} strid 2\n}}\n"
+        names = [parse(good, f"good{i}.cnn").networks[0].name]
+        try:
+            parse(bad, f"bad{i}.cnn")
+        except CnncError as error:
+            names.append((error.loc.file, error.loc.line))
+        return names
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(one, range(256)))
+    assert results == [[f"n{i}", (f"bad{i}.cnn", 3)] for i in range(256)]
