@@ -86,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--weights", metavar="W", help=".safetensors or .npz (default: seeded random init)")
     run.add_argument("--network", metavar="NAME")
     run.add_argument("--reference", action="store_true", help="use the numpy reference executor (float64)")
-    run.add_argument("--dtype", choices=("float32", "float64"), default="float32", help="of the compiled net")
+    run.add_argument("--dtype", choices=("float32", "float64"), help="of the compiled net (default float32)")
     run.add_argument("--train-mode", action="store_true", help="BN batch statistics and dropout, as in training")
     run.add_argument("--seed", type=int, default=0, help="seed of the random init and of dropout")
     run.add_argument("-o", "--output", metavar="Y.npy", help="save the output array here")
@@ -259,10 +259,14 @@ def execute(graph, x, weights, args):
     if args.reference:
         from .runtime.reference import run_reference
 
+        if args.dtype:
+            raise CnncError("--dtype is the compiled net's; --reference always runs in float64")
         return run_reference(graph, x.astype("float64"), weights, training=args.train_mode, seed=args.seed)
     from .runtime.execute import compile as compile_net
 
-    net = compile_net(graph, opt=0 if args.train_mode else 2, dtype=args.dtype, seed=args.seed, weights=weights)
+    net = compile_net(
+        graph, opt=0 if args.train_mode else 2, dtype=args.dtype or "float32", seed=args.seed, weights=weights
+    )
     return net(x, training=args.train_mode)
 
 

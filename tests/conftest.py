@@ -32,3 +32,15 @@ def root() -> Path:
 
 
 __all__ = ["ROOT", "compile_text", "net", "shapes", "totals"]
+
+
+def digits_npz(folder: Path, train: int, test: int) -> Path:
+    """The first train + test bundled digits as folder/small.npz (x, y, x_test, y_test): data for quick runs."""
+    import numpy as np
+
+    from cnnc.runtime.data import digits
+
+    x, y, _, _ = digits()
+    path = folder / "small.npz"
+    np.savez(path, x=x[:train], y=y[:train], x_test=x[train : train + test], y_test=y[train : train + test])
+    return path

@@ -108,17 +108,24 @@ def test_an_image_too_big_for_the_column_budget_runs_by_row_blocks(stmt, shape, 
 
 
 def test_kept_columns_give_the_gradients_of_recomputed_ones(monkeypatch):
-    """Training keeps each chunk's columns for backward (KEEP_COLUMNS) or recomputes them: same numbers."""
+    """Training keeps each chunk's columns for backward (KEEP_COLUMNS) or recomputes them: same numbers,
+    and with keeping backward builds no columns at all."""
     from cnnc.backend.cpu import conv
 
-    monkeypatch.setattr(conv, "COLUMN_BUDGET", 300)  # several chunks of images
+    # columns per image: 432 (conv1) and 576 (conv2), so chunks of 2 and of 1 image
+    monkeypatch.setattr(conv, "COLUMN_BUDGET", 1000)
+    real, built = conv.columns, []
+    monkeypatch.setattr(conv, "columns", lambda *a: built.append(1) or real(*a))
     results = []
     for keep in (1 << 22, 0):
         monkeypatch.setattr(conv, "KEEP_COLUMNS", keep)
         graph, net, _, x = make("conv 3x3/4 stride 2 pad 1; relu; conv 3x3/5 pad 1", "3x8x8", 6, "float64")
         y = net(x, training=True)
+        forward, built[:] = len(built), []
         dx = net.backward(np.random.default_rng(2).normal(size=y.shape))
         results.append((dx, {f"{k}.{n}": g.copy() for k, t in net.grads.items() for n, g in t.items()}))
+        assert (forward, len(built)) == ((3 + 6, 0) if keep else (3 + 6, 3 + 6))
+        built[:] = []
     np.testing.assert_array_equal(results[0][0], results[1][0])
     for key, g in results[0][1].items():
         np.testing.assert_array_equal(g, results[1][1][key], err_msg=key)

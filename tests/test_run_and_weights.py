@@ -111,6 +111,7 @@ def test_cli_run_single_image_and_bad_inputs(tmp_path):
         ("junk.npy", "not a .npy array"),
         ("nope.npy", "no such file"),
         ("", "--input needs the path of a .npy array"),
+        ("one.npy --reference --dtype float64", "--dtype is the compiled net's; --reference always runs in float64"),
     ]:
-        result = cnnc("run", DIGITS, "--input", name, cwd=tmp_path)
+        result = cnnc("run", DIGITS, "--input", *name.split(" "), cwd=tmp_path)
         assert result.returncode == 1 and message in result.stderr and "Traceback" not in result.stderr

@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 
 from cnnc.errors import CnncError
-from cnnc.runtime.data import digits
 from cnnc.runtime.progress import Progress
 from cnnc.runtime.train import train
 from cnnc.runtime.train_config import resolve_config
+from tests.conftest import digits_npz
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -41,8 +41,7 @@ TINY = """network tiny {
 @pytest.fixture
 def tiny(tmp_path):
     """A small net and 200 digits (160 train, 20 validation, 20 test), so that a run takes seconds."""
-    x, y, _, _ = digits()
-    np.savez(tmp_path / "small.npz", x=x[:180], y=y[:180], x_test=x[180:200], y_test=y[180:200])
+    digits_npz(tmp_path, 180, 20)
     (tmp_path / "tiny.cnn").write_text(TINY)
     return tmp_path
 

@@ -8,14 +8,12 @@ import os
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 
 from cnnc.api import loads
-from cnnc.runtime.data import digits
 from cnnc.runtime.train import train as train_net
 from cnnc.runtime.train_config import resolve_config
-from tests.conftest import ROOT
+from tests.conftest import ROOT, digits_npz
 from tests.test_errors import assert_error
 from tests.test_errors_semantic import train
 
@@ -35,8 +33,7 @@ NET = """network tiny {
 @pytest.fixture
 def tiny(tmp_path):
     """An fc-only net and 120 digits, so that an epoch takes well under a second."""
-    x, y, _, _ = digits()
-    np.savez(tmp_path / "small.npz", x=x[:100], y=y[:100], x_test=x[100:120], y_test=y[100:120])
+    digits_npz(tmp_path, 100, 20)
     (tmp_path / "tiny.cnn").write_text(NET)
     return tmp_path
 

@@ -9,7 +9,8 @@ chunk's images side by side, P = OH * OW each):
     dbias      = sum of dy over n, y, x
 
 One GEMM per group per chunk: numpy ``matmul`` (threaded by BLAS as
-cnnc.backend.cpu.blas chooses, outside any prange); im2col and col2im are parallel Numba loops (cnnc.backend.cpu.im2col).
+cnnc.backend.cpu.blas chooses, outside any prange); im2col and col2im are
+Numba loops (cnnc.backend.cpu.im2col).
 Chunks keep the column buffer bounded and make small layers one wide GEMM
 rather than one thin GEMM per image; a chunk of one image writes its output
 in place, a larger one moves (O, chunk, P) to (chunk, O, P) after. Training

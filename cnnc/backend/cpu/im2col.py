@@ -18,23 +18,17 @@ from __future__ import annotations
 from numba import njit, prange, uint64
 
 from ..indexing import input_index, tap_range
-from .jit import parallel_loop
+from .jit import channel_block, channel_blocks, parallel_loop
 
 JIT = {"error_model": "numpy"}
-
-
-# Channel blocks the parallel twins share out (the serial twins run them in turn).
-BLOCKS = 16
 
 
 @parallel_loop(**JIT)
 def im2col(x, n0, cols, y0, out_h, out_w, kh, kw, sh, sw, ph, pw, dh, dw):
     """Fills cols (C*KH*KW, chunk*out_h*OW) with the column matrix of output rows y0 .. y0 + out_h
     of images n0 .. n0 + chunk (y0 = 0 and out_h = OH: whole images)."""
-    channels = x.shape[1]
-    blocks = min(channels, BLOCKS)
-    for block in prange(blocks):
-        c0, c1 = block * channels // blocks, (block + 1) * channels // blocks
+    for block in prange(channel_blocks(x.shape[1])):
+        c0, c1 = channel_block(block, x.shape[1])
         im2col_channels(x, n0, cols, c0, c1, y0, out_h, out_w, kh, kw, sh, sw, ph, pw, dh, dw)
 
 

@@ -81,6 +81,25 @@ class Loop:
         return self.parallel
 
 
+# Blocks of channels a parallel twin shares out among its threads (its serial
+# twin runs them in turn): loops over range(c0, c1) keep every index visibly
+# non-negative, which a job index split by // and % does not (im2col.py).
+BLOCKS = 16
+
+
+@njit(cache=True)
+def channel_blocks(channels):
+    """How many channel blocks a loop over this many channels runs."""
+    return min(channels, BLOCKS)
+
+
+@njit(cache=True)
+def channel_block(block, channels):
+    """[c0, c1) of block number ``block`` of channel_blocks(channels) even blocks."""
+    blocks = channel_blocks(channels)
+    return block * channels // blocks, (block + 1) * channels // blocks
+
+
 def parallel_loop(fn=None, **options):
     """Decorator: ``@parallel_loop`` or ``@parallel_loop(fastmath={...})``."""
     if fn is None:

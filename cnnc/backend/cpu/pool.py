@@ -9,11 +9,10 @@ the part of a ceil-mode window past the input is treated the same way.
     avg: y = sum / count,           dx[window] += dy / count
     l2:  y = sqrt(sum of x^2),      dx[window] += dy * x / y   (0 where y == 0)
 
-Windowed pools are parallel Numba loops over (image, channel) planes: a job
-writes only its own plane, so overlapping windows cannot race. avg and l2
-share one loop (a flag picks the formula), max has its own: a net compiles
-only the modes it uses, and each parallel loop costs about a second of cold
-JIT. The 2x2, stride 2, unpadded max and avg pools take a branch-free kernel
+Windowed pools are Numba loops over (image, channel) planes (jit.py's twins;
+in the parallel one a job writes only its own plane, so overlapping windows
+cannot race). avg and l2 share one loop (a flag picks the formula), max has
+its own: a net compiles only the modes it uses. The 2x2, stride 2, unpadded max and avg pools take a branch-free kernel
 (pool_2x2.py). Global pools are one reduction over each plane: numpy does them.
 """
 
@@ -38,24 +37,26 @@ def pool_forward(node, inputs, tensors, ctx):
     if node.attrs["global"]:
         return _global_forward(x, mode, ctx.training)
     out = np.empty((x.shape[0], *node.meta["shape"]), dtype=x.dtype)
-    two_by_two = window(node) == (2, 2, 2, 2, 0, 0)  # every window inside: ceil adds none here
+    two_by_two = _two_by_two(node, x, out)
     if mode == "max":
         argmax = np.empty(out.shape, dtype=np.int64)
-        if two_by_two and _inside(x, out):
+        if two_by_two:
             max_pool_2x2(x, out, argmax)
         else:
             max_pool_forward(x, out, argmax, *window(node))
         return out, ((x.shape, argmax) if ctx.training else None)  # only the winners' positions
-    if mode == "avg" and two_by_two and _inside(x, out):
+    if mode == "avg" and two_by_two:
         avg_pool_2x2(x, out)
     else:
         sum_pool_forward(x, out, mode == "l2", *window(node))
     return out, ((x, out) if ctx.training else None)
 
 
-def _inside(x, out) -> bool:
-    """Every 2x2 window lies inside the input (a ceil-mode pool of an odd size has one that does not)."""
-    return 2 * out.shape[2] <= x.shape[2] and 2 * out.shape[3] <= x.shape[3]
+def _two_by_two(node, x, out) -> bool:
+    """A 2x2, stride-2, unpadded pool whose every window lies inside the input (a ceil-mode
+    pool of an odd size has one that does not): pool_2x2.py's kernels apply."""
+    inside = 2 * out.shape[2] <= x.shape[2] and 2 * out.shape[3] <= x.shape[3]
+    return window(node) == (2, 2, 2, 2, 0, 0) and inside
 
 
 def pool_backward(node, grad_output, saved, tensors, grads, ctx):
@@ -69,7 +70,7 @@ def pool_backward(node, grad_output, saved, tensors, grads, ctx):
         return [dx]
     x, out = saved
     dx = np.empty_like(x)
-    if mode == "avg" and window(node) == (2, 2, 2, 2, 0, 0) and _inside(x, out):
+    if mode == "avg" and _two_by_two(node, x, out):
         avg_pool_2x2_backward(dy, dx)
     else:
         sum_pool_backward(dy, x, out, dx, mode == "l2", *window(node))

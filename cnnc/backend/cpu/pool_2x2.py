@@ -15,36 +15,29 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .jit import parallel_loop
+from .jit import channel_block, channel_blocks, parallel_loop
 
 JIT = {"error_model": "numpy"}
-BLOCKS = 16  # channel blocks the parallel twins share out
 
 
 @parallel_loop(**JIT)
 def max_pool_2x2(x, out, argmax):
-    channels = x.shape[1]
-    blocks = min(channels, BLOCKS)
-    for block in prange(blocks):
-        max_2x2_channels(x, out, argmax, block * channels // blocks, (block + 1) * channels // blocks)
+    for block in prange(channel_blocks(x.shape[1])):
+        max_2x2_channels(x, out, argmax, *channel_block(block, x.shape[1]))
 
 
 @parallel_loop(**JIT)
 def avg_pool_2x2(x, out):
-    channels = x.shape[1]
-    blocks = min(channels, BLOCKS)
-    for block in prange(blocks):
-        avg_2x2_channels(x, out, block * channels // blocks, (block + 1) * channels // blocks)
+    for block in prange(channel_blocks(x.shape[1])):
+        avg_2x2_channels(x, out, *channel_block(block, x.shape[1]))
 
 
 @parallel_loop(**JIT)
 def avg_pool_2x2_backward(dy, dx):
     """dx = dy / 4 spread over each window (one window per input pixel), 0 in a row or column
     no window covers: what the general loop's zero-then-add gives, bit for bit."""
-    channels = dx.shape[1]
-    blocks = min(channels, BLOCKS)
-    for block in prange(blocks):
-        avg_2x2_backward_channels(dy, dx, block * channels // blocks, (block + 1) * channels // blocks)
+    for block in prange(channel_blocks(dx.shape[1])):
+        avg_2x2_backward_channels(dy, dx, *channel_block(block, dx.shape[1]))
 
 
 @njit(cache=True, **JIT)
