@@ -25,11 +25,12 @@ import numpy as np  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import torch  # noqa: E402
-
 import cnnc  # noqa: E402
 from cnnc.runtime.weights import init_weights  # noqa: E402
-from tests.torch_graph import run_torch, torch_tensors  # noqa: E402
+
+# torch is imported in the parent only: its OpenMP runtime, loaded before cnnc's
+# backend sets OMP_WAIT_POLICY, would leave the threads of cnnc's parallel
+# kernels spinning in the child (ResNet-20: 255 against 158 ms).
 
 CASES = {
     # name: (file, batch, training)
@@ -78,6 +79,10 @@ def child(name: str, repeat: int) -> None:
 
 
 def torch_step(graph, batch, training, weights, x):
+    import torch
+
+    from tests.torch_graph import run_torch, torch_tensors
+
     tensors = torch_tensors(weights)
     tx = torch.from_numpy(x)
 
@@ -103,6 +108,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.child:
         return child(args.child, args.repeat)
+    import torch
+
     threads = int(os.environ.get("NUMBA_NUM_THREADS", os.cpu_count()))
     torch.set_num_threads(threads)
     print(f"threads: {threads} (NUMBA_NUM_THREADS and torch.set_num_threads)")

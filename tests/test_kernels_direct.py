@@ -1,0 +1,135 @@
+"""The direct stride-1 conv kernels (cnnc.backend.cpu.direct) against PyTorch, and when conv takes them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from numba import njit, uint64
+
+from cnnc.backend.cpu import conv, direct
+from cnnc.backend.cpu.simd import LANES, vfma, vload, vsplat, vstore, vsum
+from tests.kernel_check import torch_parity
+
+torch = pytest.importorskip("torch")
+F = torch.nn.functional
+
+# (N, C, O, H, W, KH, KW, PH, PW): tails of every tile (O not a multiple of 4,
+# K = C*KH*KW rows not a multiple of 4, pixels not a multiple of a tile), more
+# input channels than CHANNEL_PASS, more tiles than TILES_PER_JOB, "valid" and
+# uneven padding (dy then needs its own planes for the weight gradient).
+SHAPES = [
+    (2, 3, 5, 7, 9, 3, 3, 1, 1),
+    (3, 16, 16, 32, 32, 3, 3, 1, 1),
+    (2, 1, 6, 28, 28, 5, 5, 0, 0),
+    (2, 6, 16, 14, 14, 5, 5, 2, 2),
+    (1, 4, 7, 5, 6, 3, 2, 0, 1),
+    (2, 5, 3, 4, 4, 3, 3, 2, 2),
+    (2, 8, 9, 8, 8, 1, 3, 0, 1),
+    (1, 70, 9, 6, 7, 3, 3, 1, 1),
+    (1, 2, 4, 60, 61, 3, 3, 1, 1),
+]
+
+
+def conv_case(shape, seed=0):
+    n, c, o, h, w, kh, kw, ph, pw = shape
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, c, h, w), dtype=np.float32)
+    weight = rng.standard_normal((o, c, kh, kw), dtype=np.float32)
+    bias = rng.standard_normal(o, dtype=np.float32)
+    dy = rng.standard_normal((n, o, h + 2 * ph - kh + 1, w + 2 * pw - kw + 1), dtype=np.float32)
+    return x, weight, bias, dy, (ph, pw)
+
+
+def close(actual, expected):
+    """float32 parity: rtol 1e-4 of the largest magnitude (sums of up to C*KH*KW*N*P products)."""
+    np.testing.assert_allclose(actual, expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=str)
+def test_direct_conv_matches_torch_forward_and_backward(shape):
+    x, weight, bias, dy, pad = conv_case(shape)
+    out, planes = direct.forward(x, weight, bias, pad)
+    tx, tw = torch.from_numpy(x).requires_grad_(), torch.from_numpy(weight).requires_grad_()
+    expected = F.conv2d(tx, tw, torch.from_numpy(bias), padding=pad)
+    expected.backward(torch.from_numpy(dy))
+    close(out, expected.detach().numpy())
+    dw, dx = direct.backward(planes, dy, weight, pad, x.shape[2:], wants_dx=True)
+    close(dw, tw.grad.numpy())
+    close(dx, tx.grad.numpy())
+    dw_only, none = direct.backward(planes, dy, weight, pad, x.shape[2:], wants_dx=False)
+    assert none is None
+    np.testing.assert_array_equal(dw_only, dw)
+
+
+@pytest.mark.parametrize("shape", [SHAPES[1], SHAPES[7]], ids=str)
+def test_parallel_and_serial_twins_agree(shape, monkeypatch):
+    """Jobs split tiles and channel blocks, never a sum: the forward is bit-equal on any thread count;
+    the weight gradient's per-thread partial sums only reorder float32 additions."""
+    x, weight, bias, dy, pad = conv_case(shape)
+    monkeypatch.setattr(direct, "PARALLEL_WORK", 0)
+    parallel_out, planes = direct.forward(x, weight, bias, pad)
+    parallel_dw, parallel_dx = direct.backward(planes, dy, weight, pad, x.shape[2:], True)
+    monkeypatch.setattr(direct, "PARALLEL_WORK", 1 << 62)
+    serial_out, planes = direct.forward(x, weight, bias, pad)
+    serial_dw, serial_dx = direct.backward(planes, dy, weight, pad, x.shape[2:], True)
+    np.testing.assert_array_equal(parallel_out, serial_out)
+    np.testing.assert_array_equal(parallel_dx, serial_dx)
+    close(parallel_dw, serial_dw)
+
+
+def routed(monkeypatch):
+    """Counts the calls conv makes to the direct kernels."""
+    calls = []
+    for name in ("forward", "backward"):
+        real = getattr(direct, name)
+        monkeypatch.setattr(direct, name, lambda *a, _real=real, _name=name: calls.append(_name) or _real(*a))
+    return calls
+
+
+@pytest.mark.parametrize(
+    ("stmt", "kwargs", "direct_path"),
+    [
+        ("conv 3x3/5 pad 1", dict(padding=1), True),
+        ("conv 5x5/6", {}, True),
+        ("conv 1x3/4 pad 0x1 nobias", dict(padding=(0, 1)), True),
+        ("conv 3x3/6 stride 2 pad 1", dict(stride=2, padding=1), False),
+        ("conv 3x3/4 dilation 2 pad 2", dict(dilation=2, padding=2), False),
+        ("conv 3x3/8 groups 2 pad 1", dict(groups=2, padding=1), False),
+        ("conv 1x1/7", {}, False),
+        ("conv 2x2/3 pad 3", dict(padding=3), False),
+    ],
+)
+def test_conv_takes_the_direct_kernels_for_stride_1_float32_only(stmt, kwargs, direct_path, monkeypatch):
+    calls = routed(monkeypatch)
+    torch_fn = lambda x, t: F.conv2d(x, t["weight"], t.get("bias"), **kwargs)  # noqa: E731
+    torch_parity(stmt, torch_fn, "4x9x9")
+    assert bool(calls) == direct_path and (not calls or calls.count("backward") >= 1)
+    monkeypatch.setattr(conv, "DIRECT", False)  # the GEMM path keeps its own float32 parity
+    calls[:] = []
+    torch_parity(stmt, torch_fn, "4x9x9")
+    assert calls == []
+
+
+def test_float64_convs_take_the_gemm_path(monkeypatch):
+    from tests.kernel_check import gradcheck
+
+    calls = routed(monkeypatch)
+    gradcheck("conv 3x3/4 pad 1", "3x6x6")
+    assert calls == []
+
+
+@njit(cache=True)
+def _dot_and_copy(a, b, out):
+    """sum(a * b) over one vector, and out = a * 2 + b, through the vector intrinsics."""
+    i = uint64(0)
+    va, vb = vload(a, i), vload(b, i)
+    vstore(out, i, vfma(vsplat(2.0), va, vb))
+    return vsum(vfma(va, vb, vsplat(0.0)))
+
+
+def test_vector_intrinsics_compute_lane_by_lane():
+    a = np.arange(LANES, dtype=np.float32)
+    b = np.linspace(-1, 1, LANES).astype(np.float32)
+    out = np.zeros(LANES, dtype=np.float32)
+    assert _dot_and_copy(a, b, out) == pytest.approx(float(a @ b), rel=1e-6)
+    np.testing.assert_array_equal(out, a * 2 + b)
