@@ -82,9 +82,7 @@ class Geometry:
         """Stride 1, no dilation or groups, a kernel wider than 1x1 and padding under it: the
         direct kernels' case (a 1x1 conv is a GEMM without im2col already)."""
         (kh, kw), (sh, sw, ph, pw, dh, dw) = self.kernel, self.window
-        return (
-            self.groups == 1 and (sh, sw, dh, dw) == (1, 1, 1, 1) and kh * kw > 1 and ph < kh and pw < kw
-        )
+        return self.groups == 1 and (sh, sw, dh, dw) == (1, 1, 1, 1) and kh * kw > 1 and ph < kh and pw < kw
 
     def chunks(self):
         """[n0, n1) ranges of images whose columns fit COLUMN_BUDGET together, of even sizes."""

@@ -102,7 +102,9 @@ def conv_planes(xp, packed, flat_out, stride, kh, kw, block_jobs):
         n, rest = job // (tile_jobs * block_jobs), job % (tile_jobs * block_jobs)
         t0, b = rest // block_jobs * TILES_PER_JOB, rest % block_jobs
         t1 = min(t0 + TILES_PER_JOB, tiles)
-        conv_tiles(xp, packed, flat_out, n, t0, t1, b * blocks // block_jobs, (b + 1) * blocks // block_jobs, stride, kh, kw)
+        conv_tiles(
+            xp, packed, flat_out, n, t0, t1, b * blocks // block_jobs, (b + 1) * blocks // block_jobs, stride, kh, kw
+        )
 
 
 @njit(**JIT, cache=True)
@@ -193,8 +195,10 @@ def weight_grad_images(xp, dyq, offset, partial, n0, n1, stride, kh, kw, pixels)
         o = (o0, min(o0 + 1, out_channels - 1), min(o0 + 2, out_channels - 1), min(o0 + 3, out_channels - 1))
         for r0 in range(0, rows, 4):
             s0, s1, s2, s3 = row_offset(r0, rows, taps, kw, length, stride)
-            a00, a01, a02, a03, a10, a11, a12, a13 = vzero(), vzero(), vzero(), vzero(), vzero(), vzero(), vzero(), vzero()
-            a20, a21, a22, a23, a30, a31, a32, a33 = vzero(), vzero(), vzero(), vzero(), vzero(), vzero(), vzero(), vzero()
+            a00, a01, a02, a03 = vzero(), vzero(), vzero(), vzero()
+            a10, a11, a12, a13 = vzero(), vzero(), vzero(), vzero()
+            a20, a21, a22, a23 = vzero(), vzero(), vzero(), vzero()
+            a30, a31, a32, a33 = vzero(), vzero(), vzero(), vzero()
             for n in range(n0, n1):
                 image = uint64(n * channels * length)
                 d = uint64(n * out_channels * dy_length + offset)
