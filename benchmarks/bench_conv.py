@@ -21,9 +21,9 @@ from __future__ import annotations
 import argparse
 import time
 
-from cnnc.blas_env import prefer_avx512_blas
+from cnnc.blas_env import configure_openblas
 
-prefer_avx512_blas()  # before numpy loads OpenBLAS (cnnc/blas_env.py)
+configure_openblas()  # before numpy loads OpenBLAS (cnnc/blas_env.py)
 
 import numba  # noqa: E402
 import numpy as np  # noqa: E402

@@ -16,9 +16,9 @@ import sys
 import time
 from pathlib import Path
 
-from cnnc.blas_env import prefer_avx512_blas
+from cnnc.blas_env import configure_openblas
 
-prefer_avx512_blas()  # before numpy loads OpenBLAS (cnnc/blas_env.py)
+configure_openblas()  # before numpy loads OpenBLAS (cnnc/blas_env.py)
 
 import numpy as np  # noqa: E402
 

@@ -19,9 +19,9 @@ import subprocess
 import sys
 import time
 
-from cnnc.blas_env import prefer_avx512_blas
+from cnnc.blas_env import configure_openblas
 
-prefer_avx512_blas()  # before numpy loads OpenBLAS (cnnc/blas_env.py)
+configure_openblas()  # before numpy loads OpenBLAS (cnnc/blas_env.py)
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402

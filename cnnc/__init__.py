@@ -1,8 +1,8 @@
 """cnnc: a compiler for convolutional networks written in the .cnn language."""
 
-from .blas_env import prefer_avx512_blas
+from .blas_env import configure_openblas
 
-prefer_avx512_blas()  # before anything imports numpy (cnnc.blas_env says why)
+configure_openblas()  # before anything imports numpy (cnnc.blas_env says why)
 
 from .api import load, load_all, loads  # noqa: E402
 from .errors import CnncError  # noqa: E402

@@ -31,3 +31,17 @@ def test_set_on_import_unless_the_user_chose_or_numpy_came_first():
     code = "import numpy, cnnc, os; print(os.environ.get('OPENBLAS_CORETYPE'))"
     late = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert late.stdout.strip() == "None"
+
+
+def spin_seen(env, first="cnnc") -> str:
+    code = f"import {first}, cnnc, os; print(os.environ.get('OPENBLAS_THREAD_TIMEOUT'))"
+    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+
+
+def test_blas_threads_spin_briefly_unless_the_user_chose_or_numpy_came_first():
+    from cnnc.blas_env import SPIN_EXPONENT
+
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_THREAD_TIMEOUT"}
+    assert spin_seen(env).strip() == SPIN_EXPONENT
+    assert spin_seen({**env, "OPENBLAS_THREAD_TIMEOUT": "4"}).strip() == "4"
+    assert spin_seen(env, first="numpy").strip() == "None"
