@@ -1,4 +1,4 @@
-"""The direct stride-1 conv kernels (cnnc.backend.cpu.direct) against PyTorch, and when conv takes them."""
+"""The direct stride-1 conv kernels (cnnc.backend.cpu.direct, direct_conv) against PyTorch, and when conv takes them."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from numba import njit, uint64
 
-from cnnc.backend.cpu import conv, direct
+from cnnc.backend.cpu import conv, direct_conv
 from cnnc.backend.cpu.simd import LANES, vfma, vload, vsplat, vstore, vsum
 from tests.kernel_check import torch_parity
 
@@ -48,15 +48,15 @@ def close(actual, expected):
 @pytest.mark.parametrize("shape", SHAPES, ids=str)
 def test_direct_conv_matches_torch_forward_and_backward(shape):
     x, weight, bias, dy, pad = conv_case(shape)
-    out, planes = direct.forward(x, weight, bias, pad)
+    out, planes = direct_conv.forward(x, weight, bias, pad)
     tx, tw = torch.from_numpy(x).requires_grad_(), torch.from_numpy(weight).requires_grad_()
     expected = F.conv2d(tx, tw, torch.from_numpy(bias), padding=pad)
     expected.backward(torch.from_numpy(dy))
     close(out, expected.detach().numpy())
-    dw, dx = direct.backward(planes, dy, weight, pad, x.shape[2:], wants_dx=True)
+    dw, dx = direct_conv.backward(planes, dy, weight, pad, x.shape[2:], wants_dx=True)
     close(dw, tw.grad.numpy())
     close(dx, tx.grad.numpy())
-    dw_only, none = direct.backward(planes, dy, weight, pad, x.shape[2:], wants_dx=False)
+    dw_only, none = direct_conv.backward(planes, dy, weight, pad, x.shape[2:], wants_dx=False)
     assert none is None
     np.testing.assert_array_equal(dw_only, dw)
 
@@ -66,23 +66,23 @@ def test_parallel_and_serial_twins_agree(shape, monkeypatch):
     """Jobs split tiles and channel blocks, never a sum: the forward is bit-equal on any thread count;
     the weight gradient's per-thread partial sums only reorder float32 additions."""
     x, weight, bias, dy, pad = conv_case(shape)
-    monkeypatch.setattr(direct, "PARALLEL_WORK", 0)
-    parallel_out, planes = direct.forward(x, weight, bias, pad)
-    parallel_dw, parallel_dx = direct.backward(planes, dy, weight, pad, x.shape[2:], True)
-    monkeypatch.setattr(direct, "PARALLEL_WORK", 1 << 62)
-    serial_out, planes = direct.forward(x, weight, bias, pad)
-    serial_dw, serial_dx = direct.backward(planes, dy, weight, pad, x.shape[2:], True)
+    monkeypatch.setattr(direct_conv, "PARALLEL_WORK", 0)
+    parallel_out, planes = direct_conv.forward(x, weight, bias, pad)
+    parallel_dw, parallel_dx = direct_conv.backward(planes, dy, weight, pad, x.shape[2:], True)
+    monkeypatch.setattr(direct_conv, "PARALLEL_WORK", 1 << 62)
+    serial_out, planes = direct_conv.forward(x, weight, bias, pad)
+    serial_dw, serial_dx = direct_conv.backward(planes, dy, weight, pad, x.shape[2:], True)
     np.testing.assert_array_equal(parallel_out, serial_out)
     np.testing.assert_array_equal(parallel_dx, serial_dx)
     close(parallel_dw, serial_dw)
 
 
 def routed(monkeypatch):
-    """Counts the calls conv makes to the direct kernels."""
+    """Records the calls conv makes to the direct tiles (forward, dx) and weight gradient."""
     calls = []
-    for name in ("forward", "backward"):
-        real = getattr(direct, name)
-        monkeypatch.setattr(direct, name, lambda *a, _real=real, _name=name: calls.append(_name) or _real(*a))
+    for name in ("conv", "weight_grad"):
+        real = getattr(direct_conv, name)
+        monkeypatch.setattr(direct_conv, name, lambda *a, _real=real, _name=name: calls.append(_name) or _real(*a))
     return calls
 
 
@@ -103,7 +103,7 @@ def test_conv_takes_the_direct_kernels_for_stride_1_float32_only(stmt, kwargs, d
     calls = routed(monkeypatch)
     torch_fn = lambda x, t: F.conv2d(x, t["weight"], t.get("bias"), **kwargs)  # noqa: E731
     torch_parity(stmt, torch_fn, "4x9x9")
-    assert bool(calls) == direct_path and (not calls or calls.count("backward") >= 1)
+    assert calls == (["conv", "weight_grad", "conv"] if direct_path else [])
     monkeypatch.setattr(conv, "DIRECT", False)  # the GEMM path keeps its own float32 parity
     calls[:] = []
     torch_parity(stmt, torch_fn, "4x9x9")

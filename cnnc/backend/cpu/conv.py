@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import Kernel
-from . import direct
+from . import direct_conv
 from .blas import matmul
 from .depthwise import depthwise_forward, depthwise_input_grad, depthwise_weight_grad
 from .im2col import col2im, im2col
@@ -144,7 +144,7 @@ def conv_forward(node, inputs, tensors, ctx):
     weight = tensors["weight"]
     bias = tensors["bias"] if node.attrs["bias"] else None
     if DIRECT and g.direct and x.dtype == np.float32:
-        out, planes = direct.forward(x, weight, bias, g.window[2:4])
+        out, planes = direct_conv.forward(x, weight, bias, g.window[2:4])
         return out, ((x, planes) if ctx.training else None)
     out = np.empty((g.batch, g.out_channels, g.out_h, g.out_w), dtype=x.dtype)
     kept = None
@@ -184,8 +184,8 @@ def conv_backward(node, grad_output, saved, tensors, grads, ctx):
     if node.attrs["bias"]:
         grads["bias"] += dy.sum(axis=(0, 2, 3))
     wants_dx = ctx.needs_grad(node)
-    if isinstance(kept, direct.Planes):
-        dw, dx = direct.backward(kept, dy, tensors["weight"], g.window[2:4], x.shape[2:], wants_dx)
+    if isinstance(kept, direct_conv.Planes):
+        dw, dx = direct_conv.backward(kept, dy, tensors["weight"], g.window[2:4], x.shape[2:], wants_dx)
         grads["weight"] += dw
         return [dx]
     if g.depthwise:

@@ -27,10 +27,7 @@ in tiles of 4 output channels x 4 (c, a, b) rows, 16 vector accumulators.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-import numpy as np
-from numba import get_num_threads, njit, prange, uint64
+from numba import njit, prange, uint64
 
 from .jit import parallel_loop
 from .simd import LANES, vfma, vload, vsplat, vstore, vsum, vzero
@@ -40,7 +37,10 @@ TILE = 3 * LANES  # pixels of the padded-width domain one forward tile covers
 SLACK = 4 * LANES  # zeros past every flat plane: tiles read (and write) past the last row
 TILES_PER_JOB = 8  # a parallel job's tiles: their input rows stay in L2 across the channel blocks
 CHANNEL_PASS = 64  # input channels a tile sums before the next channel block: rows and weights stay in cache
-IMAGES_PER_BLOCK = 4  # weight gradient: images whose planes stay in L2 across its tiles
+# Weight gradient: pixels of the images a block of images sums before its
+# vector sums are reduced, at least one image. More images a block make fewer
+# reductions (8x8 maps: 5 vectors an image); its planes stay in L2.
+BLOCK_PIXELS = 1024
 
 
 def flat_length(rows: int, stride: int, kh: int, kw: int) -> int:
@@ -80,16 +80,6 @@ def crop_planes(flat_out, out, stride, bias):
                 row = base + uint64(y * stride)
                 for j in range(width):
                     out[n, o, y, j] = flat[row + uint64(j)] + shift
-
-
-def pack_weights(w):
-    """(O, C, KH, KW) -> (ceil(O/4), C, KH*KW, 4): a tile's 4 weights of one tap side by side
-    (missing output channels are zero, their outputs dropped by the crop)."""
-    out_channels, channels, kh, kw = w.shape
-    blocks = -(-out_channels // 4)
-    packed = np.zeros((blocks * 4, channels, kh * kw), dtype=np.float32)
-    packed[:out_channels] = w.reshape(out_channels, channels, kh * kw)
-    return np.ascontiguousarray(packed.reshape(blocks, 4, channels, kh * kw).transpose(0, 2, 3, 1))
 
 
 @parallel_loop(**JIT)
@@ -174,13 +164,14 @@ def store3(out, at, v0, v1, v2):
 
 
 @parallel_loop(**JIT)
-def weight_grad_planes(xp, dyq, offset, partial, stride, kh, kw, pixels):
-    """partial[t, o, r] += sum over images n = t, t + T, .. and q < pixels of
-    dyq[n, o, offset + q] * xp[n, c, q + a*stride + b], r = (c*KH + a)*KW + b, T = partial.shape[0]."""
+def weight_grad_planes(xp, dyq, offset, partial, stride, kh, kw, pixels, per_block):
+    """partial[t, o, r] += sum over q < pixels and the images of blocks t, t + T, .. (per_block
+    images each) of dyq[n, o, offset + q] * xp[n, c, q + a*stride + b], r = (c*KH + a)*KW + b,
+    T = partial.shape[0]."""
     for t in prange(partial.shape[0]):
         count = partial.shape[0]
-        for n0 in range(t * IMAGES_PER_BLOCK, xp.shape[0], count * IMAGES_PER_BLOCK):
-            n1 = min(n0 + IMAGES_PER_BLOCK, xp.shape[0])
+        for n0 in range(t * per_block, xp.shape[0], count * per_block):
+            n1 = min(n0 + per_block, xp.shape[0])
             weight_grad_images(xp, dyq, offset, partial[t], n0, n1, stride, kh, kw, pixels)
 
 
@@ -246,80 +237,3 @@ def tap_offset(r, taps, kw, length, stride):
     """Flat offset of row r = (c*KH + a)*KW + b: channel c's plane, shifted by tap (a, b)."""
     c, tap = r // taps, r % taps
     return uint64(c * length + (tap // kw) * stride + tap % kw)
-
-
-def partial_count(images: int) -> int:
-    """Threads (and partial sums) the weight gradient splits a batch among."""
-    return max(1, min(get_num_threads(), -(-images // IMAGES_PER_BLOCK)))
-
-
-# Multiply-adds from which a kernel runs its parallel twin on every thread:
-# waking the second thread costs tens of microseconds (jit.py), a conv of
-# 2^22 multiply-adds takes about 15 ms on one core.
-PARALLEL_WORK = 1 << 22
-
-
-def run(loop, work: int, *args) -> None:
-    """loop(*args) on every Numba thread where the work (multiply-adds) is worth waking them."""
-    (loop.parallel if get_num_threads() > 1 and work >= PARALLEL_WORK else loop.serial)(*args)
-
-
-@dataclass(frozen=True)
-class Planes:
-    """The flat padded planes of a conv's input, which forward saves for backward."""
-
-    data: np.ndarray
-
-
-def forward(x, w, bias, pad):
-    """(out, xp): the stride-1 conv of float32 x (N, C, H, W) by w (O, C, KH, KW) padded by
-    pad = (PH, PW), plus bias (O,) or None; xp (the flat padded planes, a Planes) is what backward reads."""
-    (batch, channels, height, width), (out_channels, _, kh, kw), (ph, pw) = x.shape, w.shape, pad
-    stride = width + 2 * pw
-    out_h, out_w = height + 2 * ph - kh + 1, stride - kw + 1
-    xp = np.empty((batch, channels, flat_length(out_h, stride, kh, kw)), dtype=np.float32)
-    pad_planes(x, xp, ph, pw, stride)
-    out = np.empty((batch, out_channels, out_h, out_w), dtype=np.float32)
-    _conv(xp, w, out, stride, np.zeros(out_channels, np.float32) if bias is None else bias)
-    return out, Planes(xp)
-
-
-def backward(xp, dy, w, pad, input_shape, wants_dx: bool):
-    """(dw, dx or None) of forward's conv, from its saved Planes xp and dy (N, O, OH, OW)."""
-    xp = xp.data
-    (batch, out_channels, out_h, out_w), (_, channels, kh, kw), (ph, pw) = dy.shape, w.shape, pad
-    height, width = input_shape
-    stride, top, left = width + 2 * pw, kh - 1 - ph, kw - 1 - pw
-    dy_stride = out_w + 2 * left  # dx is the conv of dy padded by (top, left)
-    dyp = None
-    if wants_dx or dy_stride == stride:
-        dyp = np.empty((batch, out_channels, flat_length(height, dy_stride, kh, kw)), dtype=np.float32)
-        pad_planes(dy, dyp, top, left, dy_stride)
-    if dy_stride == stride:  # dy's rows already have xp's stride: dy[n, o, y, x] at offset + y*stride + x
-        dyq, offset = dyp, top * stride + left
-    else:
-        dyq, offset = np.empty((batch, out_channels, flat_length(out_h, stride, 1, 1)), dtype=np.float32), 0
-        pad_planes(dy, dyq, 0, 0, stride)
-    rows = channels * kh * kw
-    partial = np.zeros((partial_count(batch), -(-out_channels // 4) * 4, -(-rows // 4) * 4), dtype=np.float32)
-    pixels = -(-out_h * stride // LANES) * LANES
-    run(weight_grad_planes, batch * out_channels * rows * pixels, xp, dyq, offset, partial, stride, kh, kw, pixels)
-    dw = partial.sum(axis=0)[:out_channels, :rows].reshape(w.shape)
-    if not wants_dx:
-        return dw, None
-    dx = np.empty((batch, channels, height, width), dtype=np.float32)
-    flipped = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
-    _conv(dyp, flipped, dx, dy_stride, np.zeros(channels, np.float32))
-    return dw, dx
-
-
-def _conv(planes, w, out, stride, bias) -> None:
-    """out = crop(conv_planes(planes, w)) + bias: the tiles' flat output, cropped to out's shape."""
-    batch, out_channels, out_h, out_w = out.shape
-    packed = pack_weights(w)
-    flat = np.empty((batch, packed.shape[0] * 4, -(-out_h * stride // TILE) * TILE), dtype=np.float32)
-    work = batch * out_channels * out_h * out_w * w.shape[1] * w.shape[2] * w.shape[3]
-    jobs = batch * -(-flat.shape[2] // (TILE * TILES_PER_JOB))
-    block_jobs = min(packed.shape[0], -(-4 * get_num_threads() // jobs))  # >= 4 jobs a thread
-    run(conv_planes, work, planes, packed, flat, stride, *w.shape[2:], block_jobs)
-    crop_planes(flat, out, stride, bias)

@@ -109,10 +109,17 @@ def vfma(typingctx, a, b, c):
 
 @intrinsic
 def vsum(typingctx, v):
-    def codegen(context, builder, signature, args):
-        total = builder.extract_element(args[0], ir.Constant(ir.IntType(32), 0))
-        for lane in range(1, LANES):
-            total = builder.fadd(total, builder.extract_element(args[0], ir.Constant(ir.IntType(32), lane)))
-        return total
+    def codegen(context, builder, signature, args):  # halves added pairwise: log2(LANES) adds
+        value, width = args[0], LANES
+        while width > 1:
+            width //= 2
+            low = builder.shuffle_vector(
+                value, value, ir.Constant(ir.VectorType(ir.IntType(32), width), list(range(width)))
+            )
+            high = builder.shuffle_vector(
+                value, value, ir.Constant(ir.VectorType(ir.IntType(32), width), list(range(width, 2 * width)))
+            )
+            value = builder.fadd(low, high)
+        return builder.extract_element(value, ir.Constant(ir.IntType(32), 0))
 
     return types.float32(vec), codegen

@@ -1,0 +1,119 @@
+"""The direct conv kernels (cnnc.backend.cpu.direct) from the arrays conv.py holds.
+
+forward pads x into flat planes, runs the tiles and crops their flat output
+to (N, O, OH, OW) with the bias; backward reads the saved planes and dy for
+the weight gradient, and for dx runs the tiles over dy's own padded planes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numba import get_num_threads
+
+from .direct import (
+    BLOCK_PIXELS,
+    LANES,
+    TILE,
+    TILES_PER_JOB,
+    conv_planes,
+    crop_planes,
+    flat_length,
+    pad_planes,
+    weight_grad_planes,
+)
+
+# Multiply-adds from which a kernel runs its parallel twin on every thread:
+# waking the second thread costs tens of microseconds (jit.py), a conv of
+# 2^22 multiply-adds takes about 15 ms on one core.
+PARALLEL_WORK = 1 << 22
+
+
+@dataclass(frozen=True)
+class Planes:
+    """A conv input as flat planes (N, C, L) with rows of `stride` elements, kept for backward."""
+
+    data: np.ndarray
+    stride: int
+
+
+def run(loop, work: int, *args) -> None:
+    """loop(*args) on every Numba thread where the work (multiply-adds) is worth waking them."""
+    (loop.parallel if get_num_threads() > 1 and work >= PARALLEL_WORK else loop.serial)(*args)
+
+
+def padded(x, pad, kernel) -> Planes:
+    """x (N, C, H, W) padded by pad = (PH, PW) as flat planes long enough for a conv by kernel."""
+    (batch, channels, height, width), (ph, pw), (kh, kw) = x.shape, pad, kernel
+    stride = width + 2 * pw
+    data = np.empty((batch, channels, flat_length(height + 2 * ph - kh + 1, stride, kh, kw)), dtype=np.float32)
+    pad_planes(x, data, ph, pw, stride)
+    return Planes(data, stride)
+
+
+def forward(x, w, bias, pad):
+    """(out, planes): the stride-1 conv of float32 x (N, C, H, W) by w (O, C, KH, KW), padded by
+    pad = (PH, PW), plus bias (O,) or None; planes are what backward reads."""
+    planes = padded(x, pad, w.shape[2:])
+    out_h, out_w = x.shape[2] + 2 * pad[0] - w.shape[2] + 1, planes.stride - w.shape[3] + 1
+    return crop(conv(planes, w, x.shape[0], out_h), w.shape[0], out_h, out_w, planes.stride, bias), planes
+
+
+def conv(planes: Planes, w, batch: int, out_h: int):
+    """The tiles' flat output (N, 4*ceil(O/4), pixels): output row y at y*planes.stride."""
+    packed = pack_weights(w)
+    flat = np.empty((batch, packed.shape[0] * 4, -(-out_h * planes.stride // TILE) * TILE), dtype=np.float32)
+    jobs = batch * -(-flat.shape[2] // (TILE * TILES_PER_JOB))
+    block_jobs = min(packed.shape[0], -(-4 * get_num_threads() // jobs))  # >= 4 jobs a thread
+    run(conv_planes, flat.size * w[0].size, planes.data, packed, flat, planes.stride, *w.shape[2:], block_jobs)
+    return flat
+
+
+def crop(flat, channels: int, out_h: int, out_w: int, stride: int, bias=None):
+    """(N, channels, OH, OW) from conv's flat output, plus bias (channels,) or None."""
+    out = np.empty((flat.shape[0], channels, out_h, out_w), dtype=np.float32)
+    crop_planes(flat, out, stride, np.zeros(channels, np.float32) if bias is None else bias)
+    return out
+
+
+def backward(planes: Planes, dy, w, pad, input_shape, wants_dx: bool):
+    """(dw, dx or None) of the conv of planes by w, from dy (N, O, OH, OW): dx is the conv of dy
+    padded by (KH-1-PH, KW-1-PW) with the kernels flipped and in and out channels swapped."""
+    (batch, out_channels, out_h, out_w), (_, channels, kh, kw), (ph, pw) = dy.shape, w.shape, pad
+    top, left = kh - 1 - ph, kw - 1 - pw
+    dy_stride = out_w + 2 * left
+    dy_planes = padded(dy, (top, left), (kh, kw)) if wants_dx or dy_stride == planes.stride else None
+    if dy_stride == planes.stride:  # dy[n, o, y, x] at offset + y*stride + x of dy's planes
+        dyq, offset = dy_planes.data, top * dy_stride + left
+    else:
+        dyq, offset = np.empty((batch, out_channels, flat_length(out_h, planes.stride, 1, 1)), np.float32), 0
+        pad_planes(dy, dyq, 0, 0, planes.stride)
+    dw = weight_grad(planes, dyq, offset, w.shape, out_h)
+    if not wants_dx:
+        return dw, None
+    flat = conv(dy_planes, np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)), batch, input_shape[0])
+    return dw, crop(flat, channels, *input_shape, dy_stride)
+
+
+def weight_grad(planes: Planes, dyq, offset: int, shape, out_h: int):
+    """dw (O, C, KH, KW) from the input planes and dy's planes of the same row stride."""
+    out_channels, channels, kh, kw = shape
+    batch, rows, pixels = dyq.shape[0], channels * kh * kw, -(-out_h * planes.stride // LANES) * LANES
+    per_block = max(1, BLOCK_PIXELS // pixels)
+    count = max(1, min(get_num_threads(), -(-batch // per_block)))  # threads, each with its partial sums
+    partial = np.zeros((count, -(-out_channels // 4) * 4, -(-rows // 4) * 4), dtype=np.float32)
+    work = batch * out_channels * rows * pixels
+    args = (planes.data, dyq, offset, partial, planes.stride, kh, kw, pixels, per_block)
+    run(weight_grad_planes, work, *args)
+    return partial.sum(axis=0)[:out_channels, :rows].reshape(shape)
+
+
+def pack_weights(w):
+    """(O, C, KH, KW) -> (ceil(O/4), C, KH*KW, 4): a tile's 4 weights of one tap side by side
+    (missing output channels are zero, their outputs dropped by the crop)."""
+    out_channels, channels, kh, kw = w.shape
+    blocks = -(-out_channels // 4)
+    packed = np.zeros((blocks * 4, channels, kh * kw), dtype=np.float32)
+    packed[:out_channels] = w.reshape(out_channels, channels, kh * kw)
+    return np.ascontiguousarray(packed.reshape(blocks, 4, channels, kh * kw).transpose(0, 2, 3, 1))
