@@ -35,7 +35,6 @@ from .simd import LANES, vfma, vload, vsplat, vstore, vsum, vzero
 JIT = {"error_model": "numpy"}
 TILE = 3 * LANES  # pixels of the padded-width domain one forward tile covers
 SLACK = 4 * LANES  # zeros past every flat plane: tiles read (and write) past the last row
-TILES_PER_JOB = 8  # a parallel job's tiles: their input rows stay in L2 across the channel blocks
 CHANNEL_PASS = 64  # input channels a tile sums before the next channel block: rows and weights stay in cache
 # Weight gradient: pixels of the images a block of images sums before its
 # vector sums are reduced, at least one image. More images a block make fewer
@@ -83,15 +82,15 @@ def crop_planes(flat_out, out, stride, bias):
 
 
 @parallel_loop(**JIT)
-def conv_planes(xp, packed, flat_out, stride, kh, kw, block_jobs):
+def conv_planes(xp, packed, flat_out, stride, kh, kw, tiles_per_job, block_jobs):
     """flat_out[n, o, q] = the conv of xp's flat planes (N, C, L) over flat_out's (N, 4*blocks, pixels).
-    Jobs: (image, run of TILES_PER_JOB tiles, one of block_jobs runs of channel blocks)."""
+    Jobs: (image, run of tiles_per_job tiles, one of block_jobs runs of channel blocks)."""
     tiles, blocks = flat_out.shape[2] // TILE, packed.shape[0]
-    tile_jobs = -(-tiles // TILES_PER_JOB)
+    tile_jobs = -(-tiles // tiles_per_job)
     for job in prange(xp.shape[0] * tile_jobs * block_jobs):
         n, rest = job // (tile_jobs * block_jobs), job % (tile_jobs * block_jobs)
-        t0, b = rest // block_jobs * TILES_PER_JOB, rest % block_jobs
-        t1 = min(t0 + TILES_PER_JOB, tiles)
+        t0, b = rest // block_jobs * tiles_per_job, rest % block_jobs
+        t1 = min(t0 + tiles_per_job, tiles)
         conv_tiles(
             xp, packed, flat_out, n, t0, t1, b * blocks // block_jobs, (b + 1) * blocks // block_jobs, stride, kh, kw
         )
