@@ -82,7 +82,9 @@ def routed(monkeypatch):
     calls = []
     for name in ("conv", "weight_grad"):
         real = getattr(direct_conv, name)
-        monkeypatch.setattr(direct_conv, name, lambda *a, _real=real, _name=name: calls.append(_name) or _real(*a))
+        monkeypatch.setattr(
+            direct_conv, name, lambda *a, _real=real, _name=name, **k: calls.append(_name) or _real(*a, **k)
+        )
     return calls
 
 

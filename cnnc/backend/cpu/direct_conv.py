@@ -17,9 +17,11 @@ from .direct import (
     CHANNEL_PASS,
     LANES,
     TILE,
+    TILE_CHANNELS,
     conv_planes,
     crop_planes,
     flat_length,
+    pack_weights,
     pad_planes,
     weight_grad_planes,
 )
@@ -67,17 +69,22 @@ def forward(x, w, bias, pad):
     return crop(conv(planes, w, x.shape[0], out_h), w.shape[0], out_h, out_w, planes.stride, bias), planes
 
 
-def conv(planes: Planes, w, batch: int, out_h: int):
-    """The tiles' flat output (N, 4*ceil(O/4), pixels): output row y at y*planes.stride."""
-    packed = pack_weights(w)
-    flat = np.empty((batch, packed.shape[0] * 4, -(-out_h * planes.stride // TILE) * TILE), dtype=np.float32)
+def conv(planes: Planes, w, batch: int, out_h: int, swapped: bool = False):
+    """The tiles' flat output (N, O rounded up to TILE_CHANNELS, pixels): output row y at y*planes.stride.
+    With swapped, the conv by w's flipped kernels with in and out channels swapped (dx's)."""
+    outs, ins = (w.shape[1], w.shape[0]) if swapped else w.shape[:2]
+    packed = np.empty((-(-outs // TILE_CHANNELS), ins, w.shape[2] * w.shape[3], TILE_CHANNELS), dtype=np.float32)
+    pack_weights(w, packed, swapped)
+    flat = np.empty(
+        (batch, packed.shape[0] * TILE_CHANNELS, -(-out_h * planes.stride // TILE) * TILE), dtype=np.float32
+    )
     tiles = flat.shape[2] // TILE
     whole = min(CHANNEL_PASS, planes.data.shape[1]) * planes.data.shape[2] * 4 <= PASS_BYTES
     tiles_per_job = tiles if whole else TILES_PER_JOB
     jobs = batch * -(-tiles // tiles_per_job)
     block_jobs = min(packed.shape[0], -(-4 * get_num_threads() // jobs))  # >= 4 jobs a thread
     args = (planes.data, packed, flat, planes.stride, *w.shape[2:], tiles_per_job, block_jobs)
-    run(conv_planes, flat.size * w[0].size, *args)
+    run(conv_planes, flat.size * ins * w.shape[2] * w.shape[3], *args)
     return flat
 
 
@@ -103,7 +110,7 @@ def backward(planes: Planes, dy, w, pad, input_shape, wants_dx: bool):
     dw = weight_grad(planes, dyq, offset, w.shape, out_h)
     if not wants_dx:
         return dw, None
-    flat = conv(dy_planes, np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)), batch, input_shape[0])
+    flat = conv(dy_planes, w, batch, input_shape[0], swapped=True)
     return dw, crop(flat, channels, *input_shape, dy_stride)
 
 
@@ -118,13 +125,3 @@ def weight_grad(planes: Planes, dyq, offset: int, shape, out_h: int):
     args = (planes.data, dyq, offset, partial, planes.stride, kh, kw, pixels, per_block)
     run(weight_grad_planes, work, *args)
     return partial.sum(axis=0)[:out_channels, :rows].reshape(shape)
-
-
-def pack_weights(w):
-    """(O, C, KH, KW) -> (ceil(O/4), C, KH*KW, 4): a tile's 4 weights of one tap side by side
-    (missing output channels are zero, their outputs dropped by the crop)."""
-    out_channels, channels, kh, kw = w.shape
-    blocks = -(-out_channels // 4)
-    packed = np.zeros((blocks * 4, channels, kh * kw), dtype=np.float32)
-    packed[:out_channels] = w.reshape(out_channels, channels, kh * kw)
-    return np.ascontiguousarray(packed.reshape(blocks, 4, channels, kh * kw).transpose(0, 2, 3, 1))
