@@ -63,8 +63,8 @@ def test_direct_conv_matches_torch_forward_and_backward(shape):
 
 @pytest.mark.parametrize("shape", [SHAPES[1], SHAPES[7]], ids=str)
 def test_parallel_and_serial_twins_agree(shape, monkeypatch):
-    """Jobs split tiles and channel blocks, never a sum: the forward is bit-equal on any thread count;
-    the weight gradient's per-thread partial sums only reorder float32 additions."""
+    """Shares split tiles and channel blocks, never a sum: the forward is bit-equal on any thread
+    count; the weight gradient's per-thread partial sums only reorder float32 additions."""
     x, weight, bias, dy, pad = conv_case(shape)
     monkeypatch.setattr(direct_conv, "PARALLEL_WORK", 0)
     parallel_out, planes = direct_conv.forward(x, weight, bias, pad)

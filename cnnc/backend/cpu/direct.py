@@ -29,7 +29,6 @@ from __future__ import annotations
 
 from numba import njit, prange, uint64
 
-from .jit import parallel_loop
 from .simd import LANES, vfma, vload, vsplat, vstore, vsum, vzero
 
 JIT = {"error_model": "numpy"}
@@ -101,37 +100,37 @@ def pack_weights(w, packed, swapped):
                 packed[block, i, taps - 1 - tap if swapped else tap, j] = source[r, c, tap]
 
 
-@parallel_loop(**JIT)
-def conv_planes(xp, packed, flat_out, stride, kh, kw, tiles_per_job, block_jobs):
-    """flat_out[n, o, q] = the conv of xp's flat planes (N, C, L) over flat_out's (N, 4*blocks, pixels).
-    Jobs: (image, run of tiles_per_job tiles, one of block_jobs runs of channel blocks)."""
-    tiles, blocks = flat_out.shape[2] // TILE, packed.shape[0]
-    tile_jobs = -(-tiles // tiles_per_job)
-    for job in prange(xp.shape[0] * tile_jobs * block_jobs):
-        n, rest = job // (tile_jobs * block_jobs), job % (tile_jobs * block_jobs)
-        t0, b = rest // block_jobs * tiles_per_job, rest % block_jobs
-        t1 = min(t0 + tiles_per_job, tiles)
-        conv_tiles(
-            xp, packed, flat_out, n, t0, t1, b * blocks // block_jobs, (b + 1) * blocks // block_jobs, stride, kh, kw
-        )
+@njit(**JIT, cache=True, parallel=True)
+def conv_shared(xp, packed, flat_out, stride, kh, kw, tiles_per_job, block_jobs, shares):
+    """conv_share's `shares` shares, one a thread of Numba's pool."""
+    for share in prange(shares):
+        conv_share(xp, packed, flat_out, stride, kh, kw, tiles_per_job, block_jobs, share, shares)
 
 
 @njit(**JIT, cache=True)
-def conv_tiles(xp, packed, flat_out, n, t0, t1, block0, block1, stride, kh, kw):
-    """Tiles [t0, t1) of image n for channel blocks [block0, block1), CHANNEL_PASS input channels
-    at a time: a pass's input rows (for all the job's tiles) and its weights stay in cache."""
+def conv_share(xp, packed, flat_out, stride, kh, kw, tiles_per_job, block_jobs, share, shares):
+    """Share `share` of `shares` of flat_out[n, o, q] = the conv of xp's flat planes (N, C, L), as
+    jobs (image, run of tiles_per_job tiles, one of block_jobs runs of channel blocks). A job
+    sums CHANNEL_PASS input channels at a time over all its blocks and tiles: a pass's input rows
+    and a block's weights stay in cache."""
     channels, length = xp.shape[1], xp.shape[2]
-    pixels, taps = flat_out.shape[2], kh * kw
+    pixels, taps, blocks = flat_out.shape[2], kh * kw, packed.shape[0]
+    tiles = pixels // TILE
+    tile_jobs = -(-tiles // tiles_per_job)
+    jobs = xp.shape[0] * tile_jobs * block_jobs
     x, w, out = xp.reshape(xp.size), packed.reshape(packed.size), flat_out.reshape(flat_out.size)
-    for c0 in range(0, channels, CHANNEL_PASS):
-        c1 = min(c0 + CHANNEL_PASS, channels)
-        for block in range(block0, block1):
-            for t in range(t0, t1):
-                q = uint64(t * TILE)
-                image = uint64(n * channels * length) + q
-                at = uint64((n * flat_out.shape[1] + block * TILE_CHANNELS) * pixels) + q
-                weights = uint64(block * channels * taps * TILE_CHANNELS)
-                tile(x, w, out, image, weights, at, uint64(pixels), c0, c1, c0 > 0, length, stride, kh, kw)
+    for job in range(share * jobs // shares, (share + 1) * jobs // shares):
+        n, rest = job // (tile_jobs * block_jobs), job % (tile_jobs * block_jobs)
+        t0, b = rest // block_jobs * tiles_per_job, rest % block_jobs
+        for c0 in range(0, channels, CHANNEL_PASS):
+            c1 = min(c0 + CHANNEL_PASS, channels)
+            for block in range(b * blocks // block_jobs, (b + 1) * blocks // block_jobs):
+                for t in range(t0, min(t0 + tiles_per_job, tiles)):
+                    q = uint64(t * TILE)
+                    image = uint64(n * channels * length) + q
+                    at = uint64((n * flat_out.shape[1] + block * TILE_CHANNELS) * pixels) + q
+                    weights = uint64(block * channels * taps * TILE_CHANNELS)
+                    tile(x, w, out, image, weights, at, uint64(pixels), c0, c1, c0 > 0, length, stride, kh, kw)
 
 
 @njit(**JIT, cache=True)
@@ -201,16 +200,21 @@ def store3(out, at, v0, v1, v2):
     vstore(out, at + 2 * lane, v2)
 
 
-@parallel_loop(**JIT)
-def weight_grad_planes(xp, dyq, offset, partial, stride, kh, kw, pixels, per_block):
-    """partial[t, o, r] += sum over q < pixels and the images of blocks t, t + T, .. (per_block
-    images each) of dyq[n, o, offset + q] * xp[n, c, q + a*stride + b], r = (c*KH + a)*KW + b,
-    T = partial.shape[0]."""
-    for t in prange(partial.shape[0]):
-        count = partial.shape[0]
-        for n0 in range(t * per_block, xp.shape[0], count * per_block):
-            n1 = min(n0 + per_block, xp.shape[0])
-            weight_grad_images(xp, dyq, offset, partial[t], n0, n1, stride, kh, kw, pixels)
+@njit(**JIT, cache=True, parallel=True)
+def weight_grad_shared(xp, dyq, offset, partial, stride, kh, kw, pixels, per_block, shares):
+    """weight_grad_share's `shares` shares, one a thread of Numba's pool."""
+    for share in prange(shares):
+        weight_grad_share(xp, dyq, offset, partial, stride, kh, kw, pixels, per_block, share, shares)
+
+
+@njit(**JIT, cache=True)
+def weight_grad_share(xp, dyq, offset, partial, stride, kh, kw, pixels, per_block, share, shares):
+    """partial[share, o, r] += sum over q < pixels and the images of blocks share, share + shares,
+    .. (per_block images each) of dyq[n, o, offset + q] * xp[n, c, q + a*stride + b],
+    r = (c*KH + a)*KW + b."""
+    for n0 in range(share * per_block, xp.shape[0], shares * per_block):
+        n1 = min(n0 + per_block, xp.shape[0])
+        weight_grad_images(xp, dyq, offset, partial[share], n0, n1, stride, kh, kw, pixels)
 
 
 @njit(**JIT, cache=True)

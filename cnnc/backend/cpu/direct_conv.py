@@ -18,12 +18,14 @@ from .direct import (
     LANES,
     TILE,
     TILE_CHANNELS,
-    conv_planes,
+    conv_share,
+    conv_shared,
     crop_planes,
     flat_length,
     pack_weights,
     pad_planes,
-    weight_grad_planes,
+    weight_grad_share,
+    weight_grad_shared,
 )
 
 # A parallel job's tiles: all of an image's when a channel pass of its planes
@@ -33,9 +35,12 @@ from .direct import (
 PASS_BYTES = 1 << 20
 TILES_PER_JOB = 8
 
-# Multiply-adds from which a kernel runs its parallel twin on every thread:
-# waking the second thread costs tens of microseconds (jit.py), a conv of
-# 2^22 multiply-adds takes about 15 ms on one core.
+# Multiply-adds from which a kernel's work is shared among Numba's threads
+# (its parallel wrapper; below, the serial kernel runs alone and the wrapper is
+# never compiled): waking the pool costs tens of microseconds, 2^22
+# multiply-adds take about 15 ms on one core. A pool of Python threads running
+# the nogil kernels compiled faster (cold digits demo 9.7 against 11.5 s) but
+# each hand-off cost 77 us: ResNet-20's step was 7% slower.
 PARALLEL_WORK = 1 << 22
 
 
@@ -47,9 +52,17 @@ class Planes:
     stride: int
 
 
-def run(loop, work: int, *args) -> None:
-    """loop(*args) on every Numba thread where the work (multiply-adds) is worth waking them."""
-    (loop.parallel if get_num_threads() > 1 and work >= PARALLEL_WORK else loop.serial)(*args)
+def shares_for(work: int) -> int:
+    """Threads to share this many multiply-adds: Numba's thread count (NUMBA_NUM_THREADS), or 1."""
+    return get_num_threads() if work >= PARALLEL_WORK else 1
+
+
+def run(kernel, shared, shares: int, *args) -> None:
+    """kernel(*args, 0, 1) alone, or shared(*args, shares): kernel's shares on Numba's threads."""
+    if shares == 1:
+        kernel(*args, 0, 1)
+    else:
+        shared(*args, shares)
 
 
 def padded(x, pad, kernel) -> Planes:
@@ -83,8 +96,19 @@ def conv(planes: Planes, w, batch: int, out_h: int, swapped: bool = False):
     tiles_per_job = tiles if whole else TILES_PER_JOB
     jobs = batch * -(-tiles // tiles_per_job)
     block_jobs = min(packed.shape[0], -(-4 * get_num_threads() // jobs))  # >= 4 jobs a thread
-    args = (planes.data, packed, flat, planes.stride, *w.shape[2:], tiles_per_job, block_jobs)
-    run(conv_planes, flat.size * ins * w.shape[2] * w.shape[3], *args)
+    shares = shares_for(flat.size * ins * w.shape[2] * w.shape[3])
+    run(
+        conv_share,
+        conv_shared,
+        shares,
+        planes.data,
+        packed,
+        flat,
+        planes.stride,
+        *w.shape[2:],
+        tiles_per_job,
+        block_jobs,
+    )
     return flat
 
 
@@ -119,9 +143,20 @@ def weight_grad(planes: Planes, dyq, offset: int, shape, out_h: int):
     out_channels, channels, kh, kw = shape
     batch, rows, pixels = dyq.shape[0], channels * kh * kw, -(-out_h * planes.stride // LANES) * LANES
     per_block = max(1, BLOCK_PIXELS // pixels)
-    count = max(1, min(get_num_threads(), -(-batch // per_block)))  # threads, each with its partial sums
-    partial = np.zeros((count, -(-out_channels // 4) * 4, -(-rows // 4) * 4), dtype=np.float32)
-    work = batch * out_channels * rows * pixels
-    args = (planes.data, dyq, offset, partial, planes.stride, kh, kw, pixels, per_block)
-    run(weight_grad_planes, work, *args)
+    shares = min(shares_for(batch * out_channels * rows * pixels), -(-batch // per_block))
+    partial = np.zeros((shares, -(-out_channels // 4) * 4, -(-rows // 4) * 4), dtype=np.float32)  # one a thread
+    run(
+        weight_grad_share,
+        weight_grad_shared,
+        shares,
+        planes.data,
+        dyq,
+        offset,
+        partial,
+        planes.stride,
+        kh,
+        kw,
+        pixels,
+        per_block,
+    )
     return partial.sum(axis=0)[:out_channels, :rows].reshape(shape)
