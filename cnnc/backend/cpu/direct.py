@@ -27,7 +27,7 @@ in tiles of 4 output channels x 4 (c, a, b) rows, 16 vector accumulators.
 
 from __future__ import annotations
 
-from numba import njit, prange, uint64
+from numba import int64, njit, prange, uint64
 
 from .simd import LANES, vfma, vload, vsplat, vstore, vsum, vzero
 
@@ -103,8 +103,8 @@ def pack_weights(w, packed, swapped):
 @njit(**JIT, cache=True, parallel=True)
 def conv_shared(xp, packed, flat_out, stride, kh, kw, tiles_per_job, block_jobs, shares):
     """conv_share's `shares` shares, one a thread of Numba's pool."""
-    for share in prange(shares):
-        conv_share(xp, packed, flat_out, stride, kh, kw, tiles_per_job, block_jobs, share, shares)
+    for share in prange(shares):  # prange's index is unsigned: as int64, conv_share compiles once
+        conv_share(xp, packed, flat_out, stride, kh, kw, tiles_per_job, block_jobs, int64(share), shares)
 
 
 @njit(**JIT, cache=True)
@@ -133,18 +133,18 @@ def conv_share(xp, packed, flat_out, stride, kh, kw, tiles_per_job, block_jobs, 
                     tile(x, w, out, image, weights, at, uint64(pixels), c0, c1, c0 > 0, length, stride, kh, kw)
 
 
-@njit(**JIT, cache=True)
+@njit(**JIT, cache=True, no_cpython_wrapper=True)
 def tile(x, w, out, image, weights, at, step, c0, c1, accumulate, length, stride, kh, kw):
     """out's TILE_CHANNELS channels x TILE pixels at `at` (+)= input channels [c0, c1) of the conv
     (x, w flat): 24 vector accumulators, and per tap 3 vector loads and 8 broadcasts."""
     a00, a01, a02 = start3(out, at, accumulate)
     a10, a11, a12 = start3(out, at + step, accumulate)
-    a20, a21, a22 = start3(out, at + 2 * step, accumulate)
-    a30, a31, a32 = start3(out, at + 3 * step, accumulate)
-    a40, a41, a42 = start3(out, at + 4 * step, accumulate)
-    a50, a51, a52 = start3(out, at + 5 * step, accumulate)
-    a60, a61, a62 = start3(out, at + 6 * step, accumulate)
-    a70, a71, a72 = start3(out, at + 7 * step, accumulate)
+    a20, a21, a22 = start3(out, at + uint64(2) * step, accumulate)
+    a30, a31, a32 = start3(out, at + uint64(3) * step, accumulate)
+    a40, a41, a42 = start3(out, at + uint64(4) * step, accumulate)
+    a50, a51, a52 = start3(out, at + uint64(5) * step, accumulate)
+    a60, a61, a62 = start3(out, at + uint64(6) * step, accumulate)
+    a70, a71, a72 = start3(out, at + uint64(7) * step, accumulate)
     k = weights + uint64(c0 * kh * kw * TILE_CHANNELS)
     for c in range(c0, c1):
         plane = image + uint64(c * length)
@@ -162,22 +162,22 @@ def tile(x, w, out, image, weights, at, step, c0, c1, accumulate, length, stride
                 k += uint64(TILE_CHANNELS)
     store3(out, at, a00, a01, a02)
     store3(out, at + step, a10, a11, a12)
-    store3(out, at + 2 * step, a20, a21, a22)
-    store3(out, at + 3 * step, a30, a31, a32)
-    store3(out, at + 4 * step, a40, a41, a42)
-    store3(out, at + 5 * step, a50, a51, a52)
-    store3(out, at + 6 * step, a60, a61, a62)
-    store3(out, at + 7 * step, a70, a71, a72)
+    store3(out, at + uint64(2) * step, a20, a21, a22)
+    store3(out, at + uint64(3) * step, a30, a31, a32)
+    store3(out, at + uint64(4) * step, a40, a41, a42)
+    store3(out, at + uint64(5) * step, a50, a51, a52)
+    store3(out, at + uint64(6) * step, a60, a61, a62)
+    store3(out, at + uint64(7) * step, a70, a71, a72)
 
 
-@njit(**JIT, cache=True)
+@njit(**JIT, cache=True, no_cpython_wrapper=True)
 def fma3(weight, x0, x1, x2, a0, a1, a2):
     """(a0, a1, a2) + weight * (x0, x1, x2)."""
     wv = vsplat(weight)
     return vfma(wv, x0, a0), vfma(wv, x1, a1), vfma(wv, x2, a2)
 
 
-@njit(**JIT, cache=True)
+@njit(**JIT, cache=True, no_cpython_wrapper=True)
 def start3(out, at, accumulate):
     """A row of accumulators: out's 3 vectors at `at`, or zeros."""
     if accumulate:
@@ -185,26 +185,26 @@ def start3(out, at, accumulate):
     return vzero(), vzero(), vzero()
 
 
-@njit(**JIT, cache=True)
+@njit(**JIT, cache=True, no_cpython_wrapper=True)
 def load3(out, at):
     """The 3 vectors of a tile row at `at`."""
     lane = uint64(LANES)
-    return vload(out, at), vload(out, at + lane), vload(out, at + 2 * lane)
+    return vload(out, at), vload(out, at + lane), vload(out, at + uint64(2) * lane)
 
 
-@njit(**JIT, cache=True)
+@njit(**JIT, cache=True, no_cpython_wrapper=True)
 def store3(out, at, v0, v1, v2):
     lane = uint64(LANES)
     vstore(out, at, v0)
     vstore(out, at + lane, v1)
-    vstore(out, at + 2 * lane, v2)
+    vstore(out, at + uint64(2) * lane, v2)
 
 
 @njit(**JIT, cache=True, parallel=True)
 def weight_grad_shared(xp, dyq, offset, partial, stride, kh, kw, pixels, per_block, shares):
     """weight_grad_share's `shares` shares, one a thread of Numba's pool."""
     for share in prange(shares):
-        weight_grad_share(xp, dyq, offset, partial, stride, kh, kw, pixels, per_block, share, shares)
+        weight_grad_share(xp, dyq, offset, partial, stride, kh, kw, pixels, per_block, int64(share), shares)
 
 
 @njit(**JIT, cache=True)
@@ -217,7 +217,7 @@ def weight_grad_share(xp, dyq, offset, partial, stride, kh, kw, pixels, per_bloc
         weight_grad_images(xp, dyq, offset, partial[share], n0, n1, stride, kh, kw, pixels)
 
 
-@njit(**JIT, cache=True)
+@njit(**JIT, cache=True, no_cpython_wrapper=True)
 def weight_grad_images(xp, dyq, offset, partial, n0, n1, stride, kh, kw, pixels):
     channels, length = xp.shape[1], xp.shape[2]
     out_channels, dy_length = dyq.shape[1], dyq.shape[2]
@@ -255,7 +255,7 @@ def weight_grad_images(xp, dyq, offset, partial, n0, n1, stride, kh, kw, pixels)
             add_sums(partial, o0 + 3, r0, a30, a31, a32, a33)
 
 
-@njit(**JIT, cache=True)
+@njit(**JIT, cache=True, no_cpython_wrapper=True)
 def add_sums(partial, o, r0, v0, v1, v2, v3):
     partial[o, r0] += vsum(v0)
     partial[o, r0 + 1] += vsum(v1)
@@ -263,7 +263,7 @@ def add_sums(partial, o, r0, v0, v1, v2, v3):
     partial[o, r0 + 3] += vsum(v3)
 
 
-@njit(**JIT, cache=True)
+@njit(**JIT, cache=True, no_cpython_wrapper=True)
 def row_offset(r0, rows, taps, kw, length, stride):
     """Flat offsets of rows r0 .. r0+3 of the (c, a, b) rows (past the last: the last row again)."""
     return (
@@ -274,7 +274,7 @@ def row_offset(r0, rows, taps, kw, length, stride):
     )
 
 
-@njit(**JIT, cache=True)
+@njit(**JIT, cache=True, no_cpython_wrapper=True)
 def tap_offset(r, taps, kw, length, stride):
     """Flat offset of row r = (c*KH + a)*KW + b: channel c's plane, shifted by tap (a, b)."""
     c, tap = r // taps, r % taps

@@ -41,7 +41,7 @@ TILES_PER_JOB = 8
 # multiply-adds take about 15 ms on one core. A pool of Python threads running
 # the nogil kernels compiled faster (cold digits demo 9.7 against 11.5 s) but
 # each hand-off cost 77 us: ResNet-20's step was 7% slower.
-PARALLEL_WORK = 1 << 22
+PARALLEL_WORK = 1 << 24
 
 
 @dataclass(frozen=True)
