@@ -37,10 +37,10 @@ TILES_PER_JOB = 8
 
 # Multiply-adds from which a kernel's work is shared among Numba's threads
 # (its parallel wrapper; below, the serial kernel runs alone and the wrapper is
-# never compiled): waking the pool costs tens of microseconds, 2^22
-# multiply-adds take about 15 ms on one core. A pool of Python threads running
-# the nogil kernels compiled faster (cold digits demo 9.7 against 11.5 s) but
-# each hand-off cost 77 us: ResNet-20's step was 7% slower.
+# never compiled): waking the second thread costs 40-50 us here, 2^24
+# multiply-adds take about 0.15 ms on one core. A pool of Python threads
+# running nogil kernels would need no parfor compilation (0.6 s), but each
+# hand-off cost 52-77 us and ResNet-20's step was 7% slower.
 PARALLEL_WORK = 1 << 24
 
 
