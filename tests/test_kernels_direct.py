@@ -135,3 +135,39 @@ def test_vector_intrinsics_compute_lane_by_lane():
     out = np.zeros(LANES, dtype=np.float32)
     assert _dot_and_copy(a, b, out) == pytest.approx(float(a @ b), rel=1e-6)
     np.testing.assert_array_equal(out, a * 2 + b)
+
+
+EIGHT_LANES = """
+import llvmlite.binding as binding
+features = binding.get_host_cpu_features()  # a FeatureMap: Numba's code generator reads it too
+for name in [k for k in features if k.startswith("avx512")]:
+    features[name] = False
+binding.get_host_cpu_features = lambda: features
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+from cnnc.backend.cpu import direct_conv, simd
+assert simd.LANES == 8, simd.LANES
+rng = np.random.default_rng(0)
+for n, c, o, h, w, k, p in [(2, 3, 5, 7, 9, 3, 1), (2, 9, 11, 12, 10, 5, 2)]:
+    x = rng.standard_normal((n, c, h, w), dtype=np.float32)
+    weight = rng.standard_normal((o, c, k, k), dtype=np.float32)
+    out, planes = direct_conv.forward(x, weight, None, (p, p))
+    windows = sliding_window_view(np.pad(x, ((0, 0), (0, 0), (p, p), (p, p))).astype(np.float64), (k, k), axis=(2, 3))
+    expected = np.einsum("nchwab,ocab->nohw", windows, weight)
+    np.testing.assert_allclose(out, expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())
+    dw, _ = direct_conv.backward(planes, np.ones_like(out), weight, (p, p), (h, w), False)
+    np.testing.assert_allclose(dw, windows.sum(axis=(0, 2, 3))[None].repeat(o, 0), rtol=1e-4, atol=1e-3)
+print("ok")
+"""
+
+
+def test_direct_kernels_with_eight_lanes_on_a_cpu_without_avx512(tmp_path):
+    """Without AVX-512 the vectors have 8 lanes (tiles of 24 pixels): same results. Own Numba
+    cache: the kernels bake LANES in, and a cache entry does not record it."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", EIGHT_LANES], env=env, capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-3000:]

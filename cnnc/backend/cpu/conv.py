@@ -1,4 +1,10 @@
-"""conv: forward and backward as BLAS GEMMs over im2col columns.
+"""conv: the direct kernels for stride-1 float32 convs, else BLAS GEMMs over im2col columns.
+
+A float32 conv with stride 1, no groups or dilation, a kernel wider than 1x1
+and padding under it runs cnnc.backend.cpu.direct_conv (2-3x faster than the
+GEMMs here; saved for backward: its padded planes). The rest (strided,
+grouped, dilated and 1x1 convs, and float64 for the gradient checks) are
+GEMMs:
 
 For a chunk of images and group g (K = C/G * KH * KW rows; the columns of the
 chunk's images side by side, P = OH * OW each):
