@@ -32,7 +32,6 @@ from numba import int64, njit, prange, uint64
 from .simd import LANES, vfma, vload, vsplat, vstore, vsum, vzero
 
 JIT = {"error_model": "numpy"}
-TILE = 3 * LANES  # pixels of the padded-width domain one forward tile covers
 TILE_CHANNELS = 8  # output channels of a tile (8 x 3 vectors: 24 of the 32 AVX-512 registers)
 SLACK = 4 * LANES  # zeros past every flat plane: tiles read (and write) past the last row
 CHANNEL_PASS = 64  # input channels a tile sums before the next channel block: rows and weights stay in cache
@@ -43,9 +42,13 @@ BLOCK_PIXELS = 1024
 
 
 def flat_length(rows: int, stride: int, kh: int, kw: int) -> int:
-    """Elements of a flat plane that a conv with rows*stride output pixels reads (tiles and slack included)."""
-    pixels = -(-rows * stride // TILE) * TILE
-    return pixels + (kh - 1) * stride + kw - 1 + SLACK
+    """Elements of a flat plane that a conv with rows*stride output pixels reads (vectors and slack included)."""
+    return flat_pixels(rows, stride) + (kh - 1) * stride + kw - 1 + SLACK
+
+
+def flat_pixels(rows: int, stride: int) -> int:
+    """Output pixels a flat output plane holds: rows*stride in whole vectors."""
+    return -(-rows * stride // LANES) * LANES
 
 
 @njit(**JIT, cache=True)
@@ -109,48 +112,83 @@ def conv_shared(xp, packed, flat_out, stride, kh, kw, tiles_per_job, block_jobs,
 
 @njit(**JIT, cache=True)
 def conv_share(xp, packed, flat_out, stride, kh, kw, tiles_per_job, block_jobs, share, shares):
-    """Share `share` of `shares` of flat_out[n, o, q] = the conv of xp's flat planes (N, C, L), as
-    jobs (image, run of tiles_per_job tiles, one of block_jobs runs of channel blocks). A job
-    sums CHANNEL_PASS input channels at a time over all its blocks and tiles: a pass's input rows
-    and a block's weights stay in cache."""
+    """Share `share` of `shares` of flat_out[n, o, q] = the conv of xp's flat planes (N, C, L).
+
+    The batch's vectors of LANES output pixels are numbered image after image and a tile takes
+    3 in a row, across two images where it must: no image is rounded up to whole tiles (8x8 maps
+    compute 80 pixels an image, not 96). Jobs: (run of tiles_per_job tiles, one of block_jobs
+    runs of channel blocks). A job sums CHANNEL_PASS input channels at a time over all its blocks
+    and tiles: a pass's input rows and a block's weights stay in cache."""
     channels, length = xp.shape[1], xp.shape[2]
     pixels, taps, blocks = flat_out.shape[2], kh * kw, packed.shape[0]
-    tiles = pixels // TILE
-    tile_jobs = -(-tiles // tiles_per_job)
-    jobs = xp.shape[0] * tile_jobs * block_jobs
+    vectors = xp.shape[0] * (pixels // LANES)
+    tiles = -(-vectors // 3)
+    jobs = -(-tiles // tiles_per_job) * block_jobs
     x, w, out = xp.reshape(xp.size), packed.reshape(packed.size), flat_out.reshape(flat_out.size)
     for job in range(share * jobs // shares, (share + 1) * jobs // shares):
-        n, rest = job // (tile_jobs * block_jobs), job % (tile_jobs * block_jobs)
-        t0, b = rest // block_jobs * tiles_per_job, rest % block_jobs
+        t0, b = job // block_jobs * tiles_per_job, job % block_jobs
         for c0 in range(0, channels, CHANNEL_PASS):
             c1 = min(c0 + CHANNEL_PASS, channels)
             for block in range(b * blocks // block_jobs, (b + 1) * blocks // block_jobs):
+                weights = uint64(block * channels * taps * TILE_CHANNELS)
                 for t in range(t0, min(t0 + tiles_per_job, tiles)):
-                    q = uint64(t * TILE)
-                    image = uint64(n * channels * length) + q
-                    at = uint64((n * flat_out.shape[1] + block * TILE_CHANNELS) * pixels) + q
-                    weights = uint64(block * channels * taps * TILE_CHANNELS)
-                    tile(x, w, out, image, weights, at, uint64(pixels), c0, c1, c0 > 0, length, stride, kh, kw)
+                    i0, o0 = vector_at(3 * t, block, vectors, xp.shape, flat_out.shape)
+                    i1, o1 = vector_at(3 * t + 1, block, vectors, xp.shape, flat_out.shape)
+                    i2, o2 = vector_at(3 * t + 2, block, vectors, xp.shape, flat_out.shape)
+                    tile(
+                        x,
+                        w,
+                        out,
+                        i0,
+                        i1,
+                        i2,
+                        o0,
+                        o1,
+                        o2,
+                        weights,
+                        uint64(pixels),
+                        c0,
+                        c1,
+                        c0 > 0,
+                        length,
+                        stride,
+                        kh,
+                        kw,
+                    )
 
 
 @njit(**JIT, cache=True, no_cpython_wrapper=True)
-def tile(x, w, out, image, weights, at, step, c0, c1, accumulate, length, stride, kh, kw):
-    """out's TILE_CHANNELS channels x TILE pixels at `at` (+)= input channels [c0, c1) of the conv
-    (x, w flat): 24 vector accumulators, and per tap 3 vector loads and 8 broadcasts."""
-    a00, a01, a02 = start3(out, at, accumulate)
-    a10, a11, a12 = start3(out, at + step, accumulate)
-    a20, a21, a22 = start3(out, at + uint64(2) * step, accumulate)
-    a30, a31, a32 = start3(out, at + uint64(3) * step, accumulate)
-    a40, a41, a42 = start3(out, at + uint64(4) * step, accumulate)
-    a50, a51, a52 = start3(out, at + uint64(5) * step, accumulate)
-    a60, a61, a62 = start3(out, at + uint64(6) * step, accumulate)
-    a70, a71, a72 = start3(out, at + uint64(7) * step, accumulate)
+def vector_at(v, block, vectors, planes_shape, out_shape):
+    """(flat input offset, flat output offset in channel block `block`) of the batch's vector v
+    (past the last: the last, computed twice by the last tile and stored twice, alike)."""
+    v = min(v, vectors - 1)
+    per_image = out_shape[2] // LANES
+    n, q = v // per_image, v % per_image * LANES
+    return uint64(n * planes_shape[1] * planes_shape[2] + q), uint64(
+        (n * out_shape[1] + block * TILE_CHANNELS) * out_shape[2] + q
+    )
+
+
+@njit(**JIT, cache=True, no_cpython_wrapper=True)
+def tile(x, w, out, i0, i1, i2, o0, o1, o2, weights, step, c0, c1, accumulate, length, stride, kh, kw):
+    """out's TILE_CHANNELS channels x 3 vectors (at o0, o1, o2) (+)= input channels [c0, c1) of
+    the conv (x, w flat; the vectors' inputs at i0, i1, i2): 24 vector accumulators, and per tap
+    3 vector loads and 8 broadcasts."""
+    a00, a01, a02 = start3(out, o0, o1, o2, uint64(0), accumulate)
+    a10, a11, a12 = start3(out, o0, o1, o2, step, accumulate)
+    a20, a21, a22 = start3(out, o0, o1, o2, uint64(2) * step, accumulate)
+    a30, a31, a32 = start3(out, o0, o1, o2, uint64(3) * step, accumulate)
+    a40, a41, a42 = start3(out, o0, o1, o2, uint64(4) * step, accumulate)
+    a50, a51, a52 = start3(out, o0, o1, o2, uint64(5) * step, accumulate)
+    a60, a61, a62 = start3(out, o0, o1, o2, uint64(6) * step, accumulate)
+    a70, a71, a72 = start3(out, o0, o1, o2, uint64(7) * step, accumulate)
     k = weights + uint64(c0 * kh * kw * TILE_CHANNELS)
     for c in range(c0, c1):
-        plane = image + uint64(c * length)
+        plane = uint64(c * length)
         for a in range(kh):
             for b in range(kw):
-                x0, x1, x2 = load3(x, plane + uint64(a * stride + b))
+                d = plane + uint64(a * stride + b)
+                x0, x1, x2 = load3(x, i0 + d, i1 + d, i2 + d)
                 a00, a01, a02 = fma3(w[k], x0, x1, x2, a00, a01, a02)
                 a10, a11, a12 = fma3(w[k + uint64(1)], x0, x1, x2, a10, a11, a12)
                 a20, a21, a22 = fma3(w[k + uint64(2)], x0, x1, x2, a20, a21, a22)
@@ -160,14 +198,14 @@ def tile(x, w, out, image, weights, at, step, c0, c1, accumulate, length, stride
                 a60, a61, a62 = fma3(w[k + uint64(6)], x0, x1, x2, a60, a61, a62)
                 a70, a71, a72 = fma3(w[k + uint64(7)], x0, x1, x2, a70, a71, a72)
                 k += uint64(TILE_CHANNELS)
-    store3(out, at, a00, a01, a02)
-    store3(out, at + step, a10, a11, a12)
-    store3(out, at + uint64(2) * step, a20, a21, a22)
-    store3(out, at + uint64(3) * step, a30, a31, a32)
-    store3(out, at + uint64(4) * step, a40, a41, a42)
-    store3(out, at + uint64(5) * step, a50, a51, a52)
-    store3(out, at + uint64(6) * step, a60, a61, a62)
-    store3(out, at + uint64(7) * step, a70, a71, a72)
+    store3(out, o0, o1, o2, uint64(0), a00, a01, a02)
+    store3(out, o0, o1, o2, step, a10, a11, a12)
+    store3(out, o0, o1, o2, uint64(2) * step, a20, a21, a22)
+    store3(out, o0, o1, o2, uint64(3) * step, a30, a31, a32)
+    store3(out, o0, o1, o2, uint64(4) * step, a40, a41, a42)
+    store3(out, o0, o1, o2, uint64(5) * step, a50, a51, a52)
+    store3(out, o0, o1, o2, uint64(6) * step, a60, a61, a62)
+    store3(out, o0, o1, o2, uint64(7) * step, a70, a71, a72)
 
 
 @njit(**JIT, cache=True, no_cpython_wrapper=True)
@@ -178,26 +216,25 @@ def fma3(weight, x0, x1, x2, a0, a1, a2):
 
 
 @njit(**JIT, cache=True, no_cpython_wrapper=True)
-def start3(out, at, accumulate):
-    """A row of accumulators: out's 3 vectors at `at`, or zeros."""
+def start3(out, o0, o1, o2, shift, accumulate):
+    """A row of accumulators: out's vectors at o0, o1, o2 (+ shift), or zeros."""
     if accumulate:
-        return load3(out, at)
+        return load3(out, o0 + shift, o1 + shift, o2 + shift)
     return vzero(), vzero(), vzero()
 
 
 @njit(**JIT, cache=True, no_cpython_wrapper=True)
-def load3(out, at):
-    """The 3 vectors of a tile row at `at`."""
-    lane = uint64(LANES)
-    return vload(out, at), vload(out, at + lane), vload(out, at + uint64(2) * lane)
+def load3(a, i0, i1, i2):
+    """The vectors of a at i0, i1, i2."""
+    return vload(a, i0), vload(a, i1), vload(a, i2)
 
 
 @njit(**JIT, cache=True, no_cpython_wrapper=True)
-def store3(out, at, v0, v1, v2):
-    lane = uint64(LANES)
-    vstore(out, at, v0)
-    vstore(out, at + lane, v1)
-    vstore(out, at + uint64(2) * lane, v2)
+def store3(out, o0, o1, o2, shift, v0, v1, v2):
+    """out's vectors at o0, o1, o2 (+ shift) = v0, v1, v2."""
+    vstore(out, o0 + shift, v0)
+    vstore(out, o1 + shift, v1)
+    vstore(out, o2 + shift, v2)
 
 
 @njit(**JIT, cache=True, parallel=True)

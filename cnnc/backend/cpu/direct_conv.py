@@ -16,19 +16,19 @@ from .direct import (
     BLOCK_PIXELS,
     CHANNEL_PASS,
     LANES,
-    TILE,
     TILE_CHANNELS,
     conv_share,
     conv_shared,
     crop_planes,
     flat_length,
+    flat_pixels,
     pack_weights,
     pad_planes,
     weight_grad_share,
     weight_grad_shared,
 )
 
-# A parallel job's tiles: all of an image's when a channel pass of its planes
+# A parallel job's tiles (3 vectors of LANES pixels each): an image's worth when a channel pass of its planes
 # (CHANNEL_PASS planes) fits PASS_BYTES, so that each channel block's weights
 # are read once (VGG-16 at batch 1, 2 threads: 512 channels at 28x28 16.0 -> 11.3 ms, 256 at 56x56 11.6 -> 8.7 ms);
 # else runs of TILES_PER_JOB tiles, whose pass stays in L2 across the blocks.
@@ -88,13 +88,11 @@ def conv(planes: Planes, w, batch: int, out_h: int, swapped: bool = False):
     outs, ins = (w.shape[1], w.shape[0]) if swapped else w.shape[:2]
     packed = np.empty((-(-outs // TILE_CHANNELS), ins, w.shape[2] * w.shape[3], TILE_CHANNELS), dtype=np.float32)
     pack_weights(w, packed, swapped)
-    flat = np.empty(
-        (batch, packed.shape[0] * TILE_CHANNELS, -(-out_h * planes.stride // TILE) * TILE), dtype=np.float32
-    )
-    tiles = flat.shape[2] // TILE
+    flat = np.empty((batch, packed.shape[0] * TILE_CHANNELS, flat_pixels(out_h, planes.stride)), dtype=np.float32)
+    image_tiles = -(-flat.shape[2] // (3 * LANES))
     whole = min(CHANNEL_PASS, planes.data.shape[1]) * planes.data.shape[2] * 4 <= PASS_BYTES
-    tiles_per_job = tiles if whole else TILES_PER_JOB
-    jobs = batch * -(-tiles // tiles_per_job)
+    tiles_per_job = image_tiles if whole else TILES_PER_JOB
+    jobs = -(-batch * flat.shape[2] // (3 * LANES) // tiles_per_job)
     block_jobs = min(packed.shape[0], -(-4 * get_num_threads() // jobs))  # >= 4 jobs a thread
     shares = shares_for(flat.size * ins * w.shape[2] * w.shape[3])
     run(
