@@ -8,11 +8,29 @@ threads ``blas.matmul`` chooses.
 
 import os
 
+
+def openmp_loaded() -> bool:
+    """Whether a GNU OpenMP runtime is already in this process (PyTorch imported first, say)."""
+    try:
+        with open("/proc/self/maps", encoding="ascii", errors="replace") as maps:
+            return "libgomp" in maps.read()
+    except OSError:  # not Linux
+        return False
+
+
 # Numba's default threading layer is OpenMP, whose idle threads spin. Between
 # two parallel loops the BLAS threads run the GEMM, and spinning OpenMP
 # threads then steal their cores: a ResNet-20 training step (batch 64, 2
-# cores) took 4.7 s spinning and 0.30 s with passive waits. Set before the
-# OpenMP runtime starts (the first parallel kernel); a user's setting wins.
+# cores) took 4.7 s spinning and 0.30 s with passive waits. The runtime reads
+# the policy when it loads, so where one is already loaded (PyTorch imported
+# before cnnc) the setting cannot reach it, and Numba's own thread pool runs
+# the parallel kernels instead: ResNet-20's step 139-182 ms, against 198-288
+# with the spinning OpenMP threads (137 ms with cnnc imported first). A
+# user's settings win.
+if "OMP_WAIT_POLICY" not in os.environ and "NUMBA_THREADING_LAYER" not in os.environ and openmp_loaded():
+    from numba import config
+
+    config.THREADING_LAYER = "workqueue"
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from .memory import keep_freed_memory  # noqa: E402
