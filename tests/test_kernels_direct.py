@@ -16,7 +16,8 @@ F = torch.nn.functional
 # (N, C, O, H, W, KH, KW, PH, PW): tails of every tile (O not a multiple of 4,
 # K = C*KH*KW rows not a multiple of 4, pixels not a multiple of a tile), more
 # input channels than CHANNEL_PASS, more tiles than TILES_PER_JOB, "valid" and
-# uneven padding (dy then needs its own planes for the weight gradient).
+# uneven padding (dy then needs its own planes for the weight gradient), a 7x7
+# kernel, 1x1 and 2x3 images (a tile's vectors then span several images).
 SHAPES = [
     (2, 3, 5, 7, 9, 3, 3, 1, 1),
     (3, 16, 16, 32, 32, 3, 3, 1, 1),
@@ -27,6 +28,9 @@ SHAPES = [
     (2, 8, 9, 8, 8, 1, 3, 0, 1),
     (1, 70, 9, 6, 7, 3, 3, 1, 1),
     (1, 2, 4, 60, 61, 3, 3, 1, 1),
+    (1, 3, 5, 9, 11, 7, 7, 3, 3),
+    (3, 2, 3, 1, 1, 3, 3, 1, 1),
+    (5, 2, 3, 2, 3, 3, 3, 1, 1),
 ]
 
 
