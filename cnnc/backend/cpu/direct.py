@@ -33,74 +33,11 @@ from .simd import LANES, vfma, vload, vsplat, vstore, vsum, vzero
 
 JIT = {"error_model": "numpy"}
 TILE_CHANNELS = 8  # output channels of a tile (8 x 3 vectors: 24 of the 32 AVX-512 registers)
-SLACK = 4 * LANES  # zeros past every flat plane: tiles read (and write) past the last row
 CHANNEL_PASS = 64  # input channels a tile sums before the next channel block: rows and weights stay in cache
 # Weight gradient: pixels of the images a block of images sums before its
 # vector sums are reduced, at least one image. More images a block make fewer
 # reductions (8x8 maps: 5 vectors an image); its planes stay in L2.
 BLOCK_PIXELS = 1024
-
-
-def flat_length(rows: int, stride: int, kh: int, kw: int) -> int:
-    """Elements of a flat plane that a conv with rows*stride output pixels reads (vectors and slack included)."""
-    return flat_pixels(rows, stride) + (kh - 1) * stride + kw - 1 + SLACK
-
-
-def flat_pixels(rows: int, stride: int) -> int:
-    """Output pixels a flat output plane holds: rows*stride in whole vectors."""
-    return -(-rows * stride // LANES) * LANES
-
-
-@njit(**JIT, cache=True)
-def pad_planes(x, xp, top, left, stride):
-    """xp[n, c] = the plane x[n, c] at rows top.., columns left.. of rows of `stride`, zeros elsewhere."""
-    height, width = x.shape[2], x.shape[3]
-    length = xp.shape[2]
-    flat = xp.reshape(xp.size)
-    for n in range(x.shape[0]):
-        for c in range(x.shape[1]):
-            base = uint64((n * x.shape[1] + c) * length)
-            for i in range(length):
-                flat[base + uint64(i)] = 0.0
-            for y in range(height):
-                row = base + uint64((y + top) * stride + left)
-                for j in range(width):
-                    flat[row + uint64(j)] = x[n, c, y, j]
-
-
-@njit(**JIT, cache=True)
-def crop_planes(flat_out, out, stride, bias):
-    """out[n, o, y, x] = flat_out[n, o, y*stride + x] + bias[o] (bias: one value per channel)."""
-    height, width = out.shape[2], out.shape[3]
-    length = flat_out.shape[2]
-    flat = flat_out.reshape(flat_out.size)
-    for n in range(out.shape[0]):
-        for o in range(out.shape[1]):
-            base = uint64((n * flat_out.shape[1] + o) * length)
-            shift = bias[o]
-            for y in range(height):
-                row = base + uint64(y * stride)
-                for j in range(width):
-                    out[n, o, y, j] = flat[row + uint64(j)] + shift
-
-
-@njit(**JIT, cache=True)
-def pack_weights(w, packed, swapped):
-    """packed[block, i, tap, j] = the weight from input channel i to output channel
-    block*TILE_CHANNELS + j at tap (a, b) = divmod(tap, KW): w[o, i, a, b], or with swapped
-    (the input gradient's kernel) w[i, o, KH-1-a, KW-1-b]; 0 past the last output channel.
-    Reads w in its own order, one contiguous (channel, tap) row at a time."""
-    rows, columns, taps = w.shape[0], w.shape[1], w.shape[2] * w.shape[3]
-    source = w.reshape(rows, columns, taps)
-    outs = columns if swapped else rows
-    for o in range(outs, packed.shape[0] * TILE_CHANNELS):  # the last block's missing channels
-        packed[o // TILE_CHANNELS, :, :, o % TILE_CHANNELS] = 0.0
-    for r in range(rows):
-        for c in range(columns):
-            o, i = (c, r) if swapped else (r, c)
-            block, j = o // TILE_CHANNELS, o % TILE_CHANNELS
-            for tap in range(taps):
-                packed[block, i, taps - 1 - tap if swapped else tap, j] = source[r, c, tap]
 
 
 @njit(**JIT, cache=True, parallel=True)

@@ -19,14 +19,10 @@ from .direct import (
     TILE_CHANNELS,
     conv_share,
     conv_shared,
-    crop_planes,
-    flat_length,
-    flat_pixels,
-    pack_weights,
-    pad_planes,
     weight_grad_share,
     weight_grad_shared,
 )
+from .planes import crop_planes, flat_length, flat_pixels, pack_weights, pad_planes
 
 # A parallel job's tiles (3 vectors of LANES pixels each): an image's worth when a channel pass of its planes
 # (CHANNEL_PASS planes) fits PASS_BYTES, so that each channel block's weights
