@@ -43,11 +43,20 @@ def wanted_core_type(cpuinfo: str) -> str | None:
 
 SPIN_EXPONENT = "16"  # OPENBLAS_THREAD_TIMEOUT: workers spin 2^16 cycles, then sleep
 
+# Whether OpenBLAS's workers sleep soon after a product: OPENBLAS_THREAD_TIMEOUT
+# was in the environment when numpy loaded OpenBLAS (cnnc's, or the user's;
+# with numpy first, cnnc can only assume a user's setting came before it).
+# Where they do not, cnnc.backend.cpu.blas runs every product on one thread.
+SPIN_BOUNDED = False
+
 
 def configure_openblas() -> None:
+    global SPIN_BOUNDED
     if "numpy" in sys.modules:
+        SPIN_BOUNDED = "OPENBLAS_THREAD_TIMEOUT" in os.environ
         return
     os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", SPIN_EXPONENT)
+    SPIN_BOUNDED = True
     if "OPENBLAS_CORETYPE" in os.environ:
         return
     try:

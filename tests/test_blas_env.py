@@ -45,3 +45,19 @@ def test_blas_threads_spin_briefly_unless_the_user_chose_or_numpy_came_first():
     assert spin_seen(env).strip() == SPIN_EXPONENT
     assert spin_seen({**env, "OPENBLAS_THREAD_TIMEOUT": "4"}).strip() == "4"
     assert spin_seen(env, first="numpy").strip() == "None"
+
+
+def big_product_threads(env, first) -> str:
+    code = f"import {first}, cnnc\nfrom cnnc.backend.cpu import blas\nprint(blas.threads_for(1 << 30), blas._blas()[1])"
+    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+
+
+def test_products_run_on_one_thread_where_openblas_workers_would_spin():
+    """numpy loaded first, without OPENBLAS_THREAD_TIMEOUT: OpenBLAS's workers spin 2^28 cycles
+    after each product, so every product runs on one thread; otherwise large ones use BLAS's threads."""
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_THREAD_TIMEOUT"}
+    used, threads = big_product_threads(env, "cnnc").split()
+    assert used == threads
+    assert big_product_threads(env, "numpy").split()[0] == "1"
+    used, threads = big_product_threads({**env, "OPENBLAS_THREAD_TIMEOUT": "12"}, "numpy").split()
+    assert used == threads

@@ -18,6 +18,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from ... import blas_env
+
 # Multiply-adds below which a product runs on one thread. On a quiet 2-core
 # machine two threads win even at 2^19 (16x512 @ 512x64: 11.4 us on one,
 # 7.7 us on two), by 4 us; under load the same product can wait a scheduler
@@ -41,8 +43,12 @@ def _blas():
 
 
 def threads_for(macs: int) -> int:
-    """BLAS threads for a product of this many multiply-adds."""
-    return 1 if macs < SMALL_GEMM else _blas()[1]
+    """BLAS threads for a product of this many multiply-adds: one for a small product, and for
+    every product where OpenBLAS's idle workers spin 2^28 cycles (numpy imported before cnnc
+    without OPENBLAS_THREAD_TIMEOUT, cnnc.blas_env): a spinning worker holds the core the next
+    parallel kernel needs (ResNet-20's step 139.5 ms with threaded products, 103.6 on one
+    thread; VGG-16 151 against 110, A/B in one process)."""
+    return 1 if macs < SMALL_GEMM or not blas_env.SPIN_BOUNDED else _blas()[1]
 
 
 def matmul(a, b, out=None):
