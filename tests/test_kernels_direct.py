@@ -71,9 +71,11 @@ def test_parallel_and_serial_twins_agree(shape, monkeypatch):
     count; the weight gradient's per-thread partial sums only reorder float32 additions."""
     x, weight, bias, dy, pad = conv_case(shape)
     monkeypatch.setattr(direct_conv, "PARALLEL_WORK", 0)
+    monkeypatch.setattr(direct_conv, "COPY_WORK", 0)  # padding and cropping shared too
     parallel_out, planes = direct_conv.forward(x, weight, bias, pad)
     parallel_dw, parallel_dx = direct_conv.backward(planes, dy, weight, pad, x.shape[2:], True)
     monkeypatch.setattr(direct_conv, "PARALLEL_WORK", 1 << 62)
+    monkeypatch.setattr(direct_conv, "COPY_WORK", 1 << 62)
     serial_out, planes = direct_conv.forward(x, weight, bias, pad)
     serial_dw, serial_dx = direct_conv.backward(planes, dy, weight, pad, x.shape[2:], True)
     np.testing.assert_array_equal(parallel_out, serial_out)

@@ -22,7 +22,7 @@ from .direct import (
     weight_grad_share,
     weight_grad_shared,
 )
-from .planes import crop_planes, flat_length, flat_pixels, pack_weights, pad_planes
+from .planes import crop_share, crop_shared, flat_length, flat_pixels, pack_weights, pad_share, pad_shared
 
 # A parallel job's tiles (3 vectors of LANES pixels each): an image's worth when a channel pass of its planes
 # (CHANNEL_PASS planes) fits PASS_BYTES, so that each channel block's weights
@@ -38,6 +38,10 @@ TILES_PER_JOB = 8
 # running nogil kernels would need no parfor compilation (0.6 s), but each
 # hand-off cost 52-77 us and ResNet-20's step was 7% slower.
 PARALLEL_WORK = 1 << 24
+# Elements from which padding and cropping are shared among the threads too
+# (memory-bound copies: ResNet-20's first stage, 64 maps of 16x32x32; below, as
+# for the digits demo's evaluation batches, no parallel wrapper is compiled).
+COPY_WORK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,16 @@ class Planes:
 
     data: np.ndarray
     stride: int
+
+
+def pad_planes(x, data, top, left, stride) -> None:
+    """data = x's planes padded by (top, left) in rows of `stride` (planes.pad_share)."""
+    run(pad_share, pad_shared, copy_shares(data.size), x, data, top, left, stride)
+
+
+def copy_shares(elements: int) -> int:
+    """Threads to share a copy (pad, crop) of this many elements: all from COPY_WORK, else one."""
+    return get_num_threads() if elements >= COPY_WORK else 1
 
 
 def shares_for(work: int) -> int:
@@ -109,7 +123,8 @@ def conv(planes: Planes, w, batch: int, out_h: int, swapped: bool = False):
 def crop(flat, channels: int, out_h: int, out_w: int, stride: int, bias=None):
     """(N, channels, OH, OW) from conv's flat output, plus bias (channels,) or None."""
     out = np.empty((flat.shape[0], channels, out_h, out_w), dtype=np.float32)
-    crop_planes(flat, out, stride, np.zeros(channels, np.float32) if bias is None else bias)
+    shift = np.zeros(channels, np.float32) if bias is None else bias
+    run(crop_share, crop_shared, copy_shares(out.size), flat, out, stride, shift)
     return out
 
 

@@ -4,14 +4,14 @@ A conv input padded by (PH, PW) is stored one flat row of L elements per
 (image, channel): its rows of W + 2*PW elements one after another, then
 zeros, so that every tap's shifted vector load stays inside the row. The
 tiles' output comes back in the same padded-width layout (output row y at
-y*stride) and is cropped to NCHW, with the bias, by crop_planes. The
+y*stride) and is cropped to NCHW, with the bias, by crop_share. The
 weights are packed so that a tile's output channels of one tap lie side by
 side.
 """
 
 from __future__ import annotations
 
-from numba import njit, uint64
+from numba import int64, njit, prange, uint64
 
 from .direct import JIT, TILE_CHANNELS
 from .simd import LANES
@@ -29,37 +29,52 @@ def flat_pixels(rows: int, stride: int) -> int:
     return -(-rows * stride // LANES) * LANES
 
 
+@njit(**JIT, cache=True, parallel=True)
+def pad_shared(x, xp, top, left, stride, shares):
+    """pad_share's `shares` shares, one a thread of Numba's pool."""
+    for share in prange(shares):
+        pad_share(x, xp, top, left, stride, int64(share), shares)
+
+
 @njit(**JIT, cache=True)
-def pad_planes(x, xp, top, left, stride):
-    """xp[n, c] = the plane x[n, c] at rows top.., columns left.. of rows of `stride`, zeros elsewhere."""
+def pad_share(x, xp, top, left, stride, share, shares):
+    """Share `share` of `shares` of the planes (n, c): xp[n, c] = the plane x[n, c] at rows top..,
+    columns left.. of rows of `stride`, zeros elsewhere."""
     height, width = x.shape[2], x.shape[3]
-    length = xp.shape[2]
-    flat = xp.reshape(xp.size)
-    for n in range(x.shape[0]):
-        for c in range(x.shape[1]):
-            base = uint64((n * x.shape[1] + c) * length)
-            for i in range(length):
-                flat[base + uint64(i)] = 0.0
-            for y in range(height):
-                row = base + uint64((y + top) * stride + left)
-                for j in range(width):
-                    flat[row + uint64(j)] = x[n, c, y, j]
+    planes, length = x.shape[0] * x.shape[1], xp.shape[2]
+    flat, source = xp.reshape(xp.size), x.reshape(x.size)
+    for plane in range(share * planes // shares, (share + 1) * planes // shares):
+        base, image = uint64(plane * length), uint64(plane * height * width)
+        for i in range(length):
+            flat[base + uint64(i)] = 0.0
+        for y in range(height):
+            row, line = base + uint64((y + top) * stride + left), image + uint64(y * width)
+            for j in range(width):
+                flat[row + uint64(j)] = source[line + uint64(j)]
+
+
+@njit(**JIT, cache=True, parallel=True)
+def crop_shared(flat_out, out, stride, bias, shares):
+    """crop_share's `shares` shares, one a thread of Numba's pool."""
+    for share in prange(shares):
+        crop_share(flat_out, out, stride, bias, int64(share), shares)
 
 
 @njit(**JIT, cache=True)
-def crop_planes(flat_out, out, stride, bias):
-    """out[n, o, y, x] = flat_out[n, o, y*stride + x] + bias[o] (bias: one value per channel)."""
-    height, width = out.shape[2], out.shape[3]
+def crop_share(flat_out, out, stride, bias, share, shares):
+    """Share `share` of `shares` of the planes (n, o): out[n, o, y, x] = flat_out[n, o, y*stride + x]
+    + bias[o] (bias: one value per channel)."""
+    channels, height, width = out.shape[1], out.shape[2], out.shape[3]
     length = flat_out.shape[2]
-    flat = flat_out.reshape(flat_out.size)
-    for n in range(out.shape[0]):
-        for o in range(out.shape[1]):
-            base = uint64((n * flat_out.shape[1] + o) * length)
-            shift = bias[o]
-            for y in range(height):
-                row = base + uint64(y * stride)
-                for j in range(width):
-                    out[n, o, y, j] = flat[row + uint64(j)] + shift
+    flat, target = flat_out.reshape(flat_out.size), out.reshape(out.size)
+    for plane in range(share * out.shape[0] * channels // shares, (share + 1) * out.shape[0] * channels // shares):
+        n, o = plane // channels, plane % channels
+        base, image = uint64((n * flat_out.shape[1] + o) * length), uint64(plane * height * width)
+        shift = bias[o]
+        for y in range(height):
+            row, line = base + uint64(y * stride), image + uint64(y * width)
+            for j in range(width):
+                target[line + uint64(j)] = flat[row + uint64(j)] + shift
 
 
 @njit(**JIT, cache=True)
