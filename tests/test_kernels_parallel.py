@@ -98,6 +98,6 @@ def test_small_work_runs_serial_and_large_work_parallel(monkeypatch):
 def test_the_threshold_comes_from_the_environment_and_a_bad_one_is_a_clear_error():
     from cnnc.errors import CnncError
 
-    assert jit._serial_below(None) == 1 << 62 and jit._serial_below("4096") == 4096
+    assert jit._serial_below(None) == jit.DEFAULT_SERIAL_BELOW and jit._serial_below("4096") == 4096
     with pytest.raises(CnncError, match="CNNC_SERIAL_BELOW must be a whole number of elements, not 'lots'"):
         jit._serial_below("lots")

@@ -26,22 +26,21 @@ from numba import get_num_threads, njit
 from ...errors import CnncError
 
 # Elements of the largest array argument from which the parallel twin runs;
-# CNNC_SERIAL_BELOW overrides it. By default every loop runs serially and
-# the cores go to the BLAS threads of the GEMMs between the loops. Measured on
-# this 2-core machine (2 threads, passive waits): waking the second thread
-# costs 25-40 us a call (relu on 2^20 floats: 63 us serial, 81 us parallel);
-# a ResNet-20 training step (batch 64) took 246 ms with every loop serial,
-# 265 ms with parallel loops from 2^20 elements, 277 ms from 2^18 and
-# 290-490 ms from 2^16; and the large conv of benchmarks/bench_conv.py ran at
-# 90% of sgemm's GFLOP/s forward with a serial im2col, 66% with a parallel one
-# (its second thread waits on the BLAS threads still spinning after a GEMM).
-# On a machine with many cores a lower figure may pay: measure it.
+# CNNC_SERIAL_BELOW overrides it. Measured on this 2-core machine (2 threads,
+# passive waits; A/B in one process): a ResNet-20 training step (batch 64)
+# took 91.4 ms with every loop serial, 85.1 ms with parallel loops from 2^20
+# elements and 82.8 from 2^18. Below 2^20 the parallel twins would also be
+# compiled for the digits demo's evaluation batches, on its cold run. While
+# OpenBLAS's workers still spun 2^28 cycles after each product (before
+# cnnc.blas_env bounded them), every parallel loop lost: 246 ms serial against
+# 265 from 2^20, and a parallel im2col ran the large conv at 66% of sgemm.
+DEFAULT_SERIAL_BELOW = 1 << 20
 NEVER = 1 << 62  # no array is this large: every loop runs serially
 
 
 def _serial_below(text: str | None) -> int:
     if text is None:
-        return NEVER
+        return DEFAULT_SERIAL_BELOW
     if not text.strip().isdigit():
         raise CnncError(f"CNNC_SERIAL_BELOW must be a whole number of elements, not '{text}'")
     return int(text)
