@@ -2,7 +2,7 @@
 
 The kernel tests run small tensors, hence the serial twins; here every
 statement runs forward and backward (training mode) once with the serial twins
-and once with SERIAL_BELOW = 0, so that every loop runs its parallel twin, in
+and once with SERIAL_BELOW = COMPILE_FROM = 0, so that every loop runs its parallel twin, in
 float64. A last test checks that these statements reached every loop of the
 backend, so a new loop cannot go untested in parallel.
 """
@@ -56,6 +56,7 @@ def test_parallel_twin_equals_serial_twin(case, monkeypatch):
     for training in (True, False):
         serial = run(*case[:2], training, *case[2:])
         monkeypatch.setattr(jit, "SERIAL_BELOW", 0)
+        monkeypatch.setattr(jit, "COMPILE_FROM", 0)
         parallel = run(*case[:2], training, *case[2:])
         monkeypatch.undo()
         np.testing.assert_allclose(parallel[0], serial[0], rtol=1e-12, atol=1e-14)
@@ -78,6 +79,7 @@ def all_loops():
 
 def test_the_statements_reach_every_parallel_loop(monkeypatch):
     monkeypatch.setattr(jit, "SERIAL_BELOW", 0)
+    monkeypatch.setattr(jit, "COMPILE_FROM", 0)
     for case in STATEMENTS:
         for training in (True, False):
             run(*case[:2], training, *case[2:])
@@ -88,11 +90,31 @@ def test_the_statements_reach_every_parallel_loop(monkeypatch):
 def test_small_work_runs_serial_and_large_work_parallel(monkeypatch):
     loop = next(iter(all_loops().values()))
     monkeypatch.setattr(jit, "SERIAL_BELOW", 1000)
+    monkeypatch.setattr(jit, "COMPILE_FROM", 1000)
     small, large = np.zeros(8), np.zeros(jit.SERIAL_BELOW)
     assert loop.pick((small, 1)) is loop.serial
     assert loop.pick((large, small)) is loop.parallel or jit.get_num_threads() == 1
     monkeypatch.setattr(jit, "get_num_threads", lambda: 1)
     assert loop.pick((large,)) is loop.serial
+
+
+def test_a_parallel_twin_is_compiled_only_for_large_work_then_runs_from_the_lower_threshold(monkeypatch):
+    """Between SERIAL_BELOW and COMPILE_FROM elements the parallel twin runs only once compiled."""
+
+    class Dispatcher:
+        signatures = []
+
+    loop = jit.Loop.__new__(jit.Loop)
+    loop.serial, loop.parallel = object(), Dispatcher()
+    monkeypatch.setattr(jit, "SERIAL_BELOW", 100)
+    monkeypatch.setattr(jit, "COMPILE_FROM", 1000)
+    monkeypatch.setattr(jit, "get_num_threads", lambda: 2)
+    middle, large = np.zeros(500), np.zeros(1000)
+    assert loop.pick((middle,)) is loop.serial
+    assert loop.pick((large,)) is loop.parallel
+    Dispatcher.signatures = ["(float64[::1],)"]
+    assert loop.pick((middle,)) is loop.parallel
+    assert loop.pick((np.zeros(50),)) is loop.serial
 
 
 def test_the_threshold_comes_from_the_environment_and_a_bad_one_is_a_clear_error():

@@ -7,8 +7,9 @@ passive OpenMP waits cnnc sets), more than the whole loop costs on a batch of
 16 digits. So every parallel loop is compiled twice from one function: the
 ``parallel`` dispatcher for large arrays and a ``serial`` one, where ``prange``
 is a plain ``range``, for arrays below SERIAL_BELOW elements or when Numba has
-one thread. Each twin compiles only when first called, so a net whose loops
-all run serially never compiles a parallel one.
+one thread. Each twin compiles only when first called, and the parallel one
+only for an array of COMPILE_FROM elements (afterwards it runs from
+SERIAL_BELOW), so a net of small arrays never compiles a parallel one.
 
 The serial twin is a copy of the function under another qualified name:
 Numba names its on-disk cache after the qualified name, and two dispatchers of
@@ -25,16 +26,19 @@ from numba import get_num_threads, njit
 
 from ...errors import CnncError
 
-# Elements of the largest array argument from which the parallel twin runs;
-# CNNC_SERIAL_BELOW overrides it. Measured on this 2-core machine (2 threads,
-# passive waits; A/B in one process): a ResNet-20 training step (batch 64)
-# took 91.4 ms with every loop serial, 85.1 ms with parallel loops from 2^20
-# elements and 82.8 from 2^18. Below 2^20 the parallel twins would also be
-# compiled for the digits demo's evaluation batches, on its cold run. While
-# OpenBLAS's workers still spun 2^28 cycles after each product (before
-# cnnc.blas_env bounded them), every parallel loop lost: 246 ms serial against
-# 265 from 2^20, and a parallel im2col ran the large conv at 66% of sgemm.
-DEFAULT_SERIAL_BELOW = 1 << 20
+# Elements of the largest array argument from which a compiled parallel twin
+# runs, and from which it is compiled (COMPILE_FROM: a parallel twin costs
+# 0.5-1 s to compile, which small nets never repay); CNNC_SERIAL_BELOW sets
+# both. Measured on this 2-core machine (2 threads, passive waits; A/B in one
+# process): a ResNet-20 training step (batch 64) took 91.4 ms with every loop
+# serial, 85.1 ms with parallel loops from 2^20 elements and 82.8 from 2^18;
+# compiled from 2^18, the parallel twins would also be compiled for the
+# digits demo's evaluation batches (cold run 10.8 s). While OpenBLAS's workers
+# still spun 2^28 cycles after each product (before cnnc.blas_env bounded
+# them), every parallel loop lost: 246 ms serial against 265 from 2^20, and a
+# parallel im2col ran the large conv at 66% of sgemm.
+DEFAULT_SERIAL_BELOW = 1 << 18
+COMPILE_FROM = 1 << 20
 NEVER = 1 << 62  # no array is this large: every loop runs serially
 
 
@@ -47,6 +51,8 @@ def _serial_below(text: str | None) -> int:
 
 
 SERIAL_BELOW = _serial_below(os.environ.get("CNNC_SERIAL_BELOW"))
+if "CNNC_SERIAL_BELOW" in os.environ:
+    COMPILE_FROM = SERIAL_BELOW
 
 
 def _renamed(fn, suffix: str):
@@ -74,10 +80,14 @@ class Loop:
         return self.pick(args)(*args)
 
     def pick(self, args):
-        """The twin that should run these arguments."""
-        if SERIAL_BELOW == NEVER or _largest(args) < SERIAL_BELOW or get_num_threads() == 1:
+        """The twin that should run these arguments: the parallel one from COMPILE_FROM elements,
+        and from SERIAL_BELOW once it is compiled."""
+        size = _largest(args)
+        if size < SERIAL_BELOW or get_num_threads() == 1:
             return self.serial
-        return self.parallel
+        if size >= max(SERIAL_BELOW, COMPILE_FROM) or self.parallel.signatures:
+            return self.parallel
+        return self.serial
 
 
 # Blocks of channels a parallel twin shares out among its threads (its serial
