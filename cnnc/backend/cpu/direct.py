@@ -33,6 +33,7 @@ from .simd import LANES, vfma, vload, vsplat, vstore, vsum, vzero
 
 JIT = {"error_model": "numpy"}
 TILE_CHANNELS = 8  # output channels of a tile (8 x 3 vectors: 24 of the 32 AVX-512 registers)
+TILE_PIXELS = 3 * LANES  # output pixels of a tile: its 3 vectors
 CHANNEL_PASS = 64  # input channels a tile sums before the next channel block: rows and weights stay in cache
 # Weight gradient: pixels of the images a block of images sums before its
 # vector sums are reduced, at least one image. More images a block make fewer

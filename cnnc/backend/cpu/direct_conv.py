@@ -15,8 +15,8 @@ from numba import get_num_threads
 from .direct import (
     BLOCK_PIXELS,
     CHANNEL_PASS,
-    LANES,
     TILE_CHANNELS,
+    TILE_PIXELS,
     conv_share,
     conv_shared,
     weight_grad_share,
@@ -24,10 +24,11 @@ from .direct import (
 )
 from .planes import crop_share, crop_shared, flat_length, flat_pixels, pack_weights, pad_share, pad_shared
 
-# A parallel job's tiles (3 vectors of LANES pixels each): an image's worth when a channel pass of its planes
+# A parallel job's tiles: an image's worth when a channel pass of its planes
 # (CHANNEL_PASS planes) fits PASS_BYTES, so that each channel block's weights
-# are read once (VGG-16 at batch 1, 2 threads: 512 channels at 28x28 16.0 -> 11.3 ms, 256 at 56x56 11.6 -> 8.7 ms);
-# else runs of TILES_PER_JOB tiles, whose pass stays in L2 across the blocks.
+# are read once (VGG-16 at batch 1, 2 threads: 512 channels at 28x28 16.0 ->
+# 11.3 ms, 256 at 56x56 11.6 -> 8.7 ms); else runs of TILES_PER_JOB tiles,
+# whose pass stays in L2 across the blocks.
 PASS_BYTES = 1 << 20
 TILES_PER_JOB = 8
 
@@ -54,17 +55,12 @@ class Planes:
 
 def pad_planes(x, data, top, left, stride) -> None:
     """data = x's planes padded by (top, left) in rows of `stride` (planes.pad_share)."""
-    run(pad_share, pad_shared, copy_shares(data.size), x, data, top, left, stride)
+    run(pad_share, pad_shared, shares_for(data.size, COPY_WORK), x, data, top, left, stride)
 
 
-def copy_shares(elements: int) -> int:
-    """Threads to share a copy (pad, crop) of this many elements: all from COPY_WORK, else one."""
-    return get_num_threads() if elements >= COPY_WORK else 1
-
-
-def shares_for(work: int) -> int:
-    """Threads to share this many multiply-adds: Numba's thread count (NUMBA_NUM_THREADS), or 1."""
-    return get_num_threads() if work >= PARALLEL_WORK else 1
+def shares_for(work: int, threshold: int) -> int:
+    """Threads to share this much work: Numba's thread count (NUMBA_NUM_THREADS) from threshold, else 1."""
+    return get_num_threads() if work >= threshold else 1
 
 
 def run(kernel, shared, shares: int, *args) -> None:
@@ -99,24 +95,14 @@ def conv(planes: Planes, w, batch: int, out_h: int, swapped: bool = False):
     packed = np.empty((-(-outs // TILE_CHANNELS), ins, w.shape[2] * w.shape[3], TILE_CHANNELS), dtype=np.float32)
     pack_weights(w, packed, swapped)
     flat = np.empty((batch, packed.shape[0] * TILE_CHANNELS, flat_pixels(out_h, planes.stride)), dtype=np.float32)
-    image_tiles = -(-flat.shape[2] // (3 * LANES))
     whole = min(CHANNEL_PASS, planes.data.shape[1]) * planes.data.shape[2] * 4 <= PASS_BYTES
-    tiles_per_job = image_tiles if whole else TILES_PER_JOB
-    jobs = -(-batch * flat.shape[2] // (3 * LANES) // tiles_per_job)
+    tiles_per_job = -(-flat.shape[2] // TILE_PIXELS) if whole else TILES_PER_JOB
+    tiles = -(-batch * flat.shape[2] // TILE_PIXELS)  # tiles span images (direct.conv_share)
+    jobs = -(-tiles // tiles_per_job)
     block_jobs = min(packed.shape[0], -(-4 * get_num_threads() // jobs))  # >= 4 jobs a thread
-    shares = shares_for(flat.size * ins * w.shape[2] * w.shape[3])
-    run(
-        conv_share,
-        conv_shared,
-        shares,
-        planes.data,
-        packed,
-        flat,
-        planes.stride,
-        *w.shape[2:],
-        tiles_per_job,
-        block_jobs,
-    )
+    shares = shares_for(flat.size * ins * w.shape[2] * w.shape[3], PARALLEL_WORK)
+    args = (planes.data, packed, flat, planes.stride, *w.shape[2:], tiles_per_job, block_jobs)
+    run(conv_share, conv_shared, shares, *args)
     return flat
 
 
@@ -124,7 +110,7 @@ def crop(flat, channels: int, out_h: int, out_w: int, stride: int, bias=None):
     """(N, channels, OH, OW) from conv's flat output, plus bias (channels,) or None."""
     out = np.empty((flat.shape[0], channels, out_h, out_w), dtype=np.float32)
     shift = np.zeros(channels, np.float32) if bias is None else bias
-    run(crop_share, crop_shared, copy_shares(out.size), flat, out, stride, shift)
+    run(crop_share, crop_shared, shares_for(out.size, COPY_WORK), flat, out, stride, shift)
     return out
 
 
@@ -150,22 +136,10 @@ def backward(planes: Planes, dy, w, pad, input_shape, wants_dx: bool):
 def weight_grad(planes: Planes, dyq, offset: int, shape, out_h: int):
     """dw (O, C, KH, KW) from the input planes and dy's planes of the same row stride."""
     out_channels, channels, kh, kw = shape
-    batch, rows, pixels = dyq.shape[0], channels * kh * kw, -(-out_h * planes.stride // LANES) * LANES
+    batch, rows, pixels = dyq.shape[0], channels * kh * kw, flat_pixels(out_h, planes.stride)
     per_block = max(1, BLOCK_PIXELS // pixels)
-    shares = min(shares_for(batch * out_channels * rows * pixels), -(-batch // per_block))
+    shares = min(shares_for(batch * out_channels * rows * pixels, PARALLEL_WORK), -(-batch // per_block))
     partial = np.zeros((shares, -(-out_channels // 4) * 4, -(-rows // 4) * 4), dtype=np.float32)  # one a thread
-    run(
-        weight_grad_share,
-        weight_grad_shared,
-        shares,
-        planes.data,
-        dyq,
-        offset,
-        partial,
-        planes.stride,
-        kh,
-        kw,
-        pixels,
-        per_block,
-    )
+    args = (planes.data, dyq, offset, partial, planes.stride, kh, kw, pixels, per_block)
+    run(weight_grad_share, weight_grad_shared, shares, *args)
     return partial.sum(axis=0)[:out_channels, :rows].reshape(shape)

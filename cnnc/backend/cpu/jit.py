@@ -39,7 +39,6 @@ from ...errors import CnncError
 # parallel im2col ran the large conv at 66% of sgemm.
 DEFAULT_SERIAL_BELOW = 1 << 18
 COMPILE_FROM = 1 << 20
-NEVER = 1 << 62  # no array is this large: every loop runs serially
 
 
 def _serial_below(text: str | None) -> int:
