@@ -42,15 +42,16 @@ BLOCK_PIXELS = 1024
 
 
 @njit(**JIT, cache=True, parallel=True)
-def conv_shared(xp, packed, flat_out, stride, kh, kw, tiles_per_job, block_jobs, shares):
+def conv_shared(xp, packed, flat_out, taps, tiles_per_job, block_jobs, shares):
     """conv_share's `shares` shares, one a thread of Numba's pool."""
     for share in prange(shares):  # prange's index is unsigned: as int64, conv_share compiles once
-        conv_share(xp, packed, flat_out, stride, kh, kw, tiles_per_job, block_jobs, int64(share), shares)
+        conv_share(xp, packed, flat_out, taps, tiles_per_job, block_jobs, int64(share), shares)
 
 
 @njit(**JIT, cache=True)
-def conv_share(xp, packed, flat_out, stride, kh, kw, tiles_per_job, block_jobs, share, shares):
-    """Share `share` of `shares` of flat_out[n, o, q] = the conv of xp's flat planes (N, C, L).
+def conv_share(xp, packed, flat_out, taps, tiles_per_job, block_jobs, share, shares):
+    """Share `share` of `shares` of flat_out[n, o, q] = the conv of xp's flat planes (N, C, L),
+    tap t reading xp[n, c, q + taps[t]] (tap_offsets).
 
     The batch's vectors of LANES output pixels are numbered image after image and a tile takes
     3 in a row, across two images where it must: no image is rounded up to whole tiles (8x8 maps
@@ -58,7 +59,7 @@ def conv_share(xp, packed, flat_out, stride, kh, kw, tiles_per_job, block_jobs, 
     runs of channel blocks). A job sums CHANNEL_PASS input channels at a time over all its blocks
     and tiles: a pass's input rows and a block's weights stay in cache."""
     channels, length = xp.shape[1], xp.shape[2]
-    pixels, taps, blocks = flat_out.shape[2], kh * kw, packed.shape[0]
+    pixels, blocks = flat_out.shape[2], packed.shape[0]
     vectors = xp.shape[0] * (pixels // LANES)
     tiles = -(-vectors // 3)
     jobs = -(-tiles // tiles_per_job) * block_jobs
@@ -68,7 +69,7 @@ def conv_share(xp, packed, flat_out, stride, kh, kw, tiles_per_job, block_jobs, 
         for c0 in range(0, channels, CHANNEL_PASS):
             c1 = min(c0 + CHANNEL_PASS, channels)
             for block in range(b * blocks // block_jobs, (b + 1) * blocks // block_jobs):
-                weights = uint64(block * channels * taps * TILE_CHANNELS)
+                weights = uint64(block * channels * taps.size * TILE_CHANNELS)
                 for t in range(t0, min(t0 + tiles_per_job, tiles)):
                     i0, o0 = vector_at(3 * t, block, vectors, xp.shape, flat_out.shape)
                     i1, o1 = vector_at(3 * t + 1, block, vectors, xp.shape, flat_out.shape)
@@ -89,9 +90,7 @@ def conv_share(xp, packed, flat_out, stride, kh, kw, tiles_per_job, block_jobs, 
                         c1,
                         c0 > 0,
                         length,
-                        stride,
-                        kh,
-                        kw,
+                        taps,
                     )
 
 
@@ -108,7 +107,7 @@ def vector_at(v, block, vectors, planes_shape, out_shape):
 
 
 @njit(**JIT, cache=True, no_cpython_wrapper=True)
-def tile(x, w, out, i0, i1, i2, o0, o1, o2, weights, step, c0, c1, accumulate, length, stride, kh, kw):
+def tile(x, w, out, i0, i1, i2, o0, o1, o2, weights, step, c0, c1, accumulate, length, taps):
     """out's TILE_CHANNELS channels x 3 vectors (at o0, o1, o2) (+)= input channels [c0, c1) of
     the conv (x, w flat; the vectors' inputs at i0, i1, i2): 24 vector accumulators, and per tap
     3 vector loads and 8 broadcasts."""
@@ -120,22 +119,21 @@ def tile(x, w, out, i0, i1, i2, o0, o1, o2, weights, step, c0, c1, accumulate, l
     a50, a51, a52 = start3(out, o0, o1, o2, uint64(5) * step, accumulate)
     a60, a61, a62 = start3(out, o0, o1, o2, uint64(6) * step, accumulate)
     a70, a71, a72 = start3(out, o0, o1, o2, uint64(7) * step, accumulate)
-    k = weights + uint64(c0 * kh * kw * TILE_CHANNELS)
+    k = weights + uint64(c0 * taps.size * TILE_CHANNELS)
     for c in range(c0, c1):
         plane = uint64(c * length)
-        for a in range(kh):
-            for b in range(kw):
-                d = plane + uint64(a * stride + b)
-                x0, x1, x2 = load3(x, i0 + d, i1 + d, i2 + d)
-                a00, a01, a02 = fma3(w[k], x0, x1, x2, a00, a01, a02)
-                a10, a11, a12 = fma3(w[k + uint64(1)], x0, x1, x2, a10, a11, a12)
-                a20, a21, a22 = fma3(w[k + uint64(2)], x0, x1, x2, a20, a21, a22)
-                a30, a31, a32 = fma3(w[k + uint64(3)], x0, x1, x2, a30, a31, a32)
-                a40, a41, a42 = fma3(w[k + uint64(4)], x0, x1, x2, a40, a41, a42)
-                a50, a51, a52 = fma3(w[k + uint64(5)], x0, x1, x2, a50, a51, a52)
-                a60, a61, a62 = fma3(w[k + uint64(6)], x0, x1, x2, a60, a61, a62)
-                a70, a71, a72 = fma3(w[k + uint64(7)], x0, x1, x2, a70, a71, a72)
-                k += uint64(TILE_CHANNELS)
+        for t in range(taps.size):
+            d = plane + taps[t]
+            x0, x1, x2 = load3(x, i0 + d, i1 + d, i2 + d)
+            a00, a01, a02 = fma3(w[k], x0, x1, x2, a00, a01, a02)
+            a10, a11, a12 = fma3(w[k + uint64(1)], x0, x1, x2, a10, a11, a12)
+            a20, a21, a22 = fma3(w[k + uint64(2)], x0, x1, x2, a20, a21, a22)
+            a30, a31, a32 = fma3(w[k + uint64(3)], x0, x1, x2, a30, a31, a32)
+            a40, a41, a42 = fma3(w[k + uint64(4)], x0, x1, x2, a40, a41, a42)
+            a50, a51, a52 = fma3(w[k + uint64(5)], x0, x1, x2, a50, a51, a52)
+            a60, a61, a62 = fma3(w[k + uint64(6)], x0, x1, x2, a60, a61, a62)
+            a70, a71, a72 = fma3(w[k + uint64(7)], x0, x1, x2, a70, a71, a72)
+            k += uint64(TILE_CHANNELS)
     store3(out, o0, o1, o2, uint64(0), a00, a01, a02)
     store3(out, o0, o1, o2, step, a10, a11, a12)
     store3(out, o0, o1, o2, uint64(2) * step, a20, a21, a22)
@@ -176,33 +174,31 @@ def store3(out, o0, o1, o2, shift, v0, v1, v2):
 
 
 @njit(**JIT, cache=True, parallel=True)
-def weight_grad_shared(xp, dyq, offset, partial, stride, kh, kw, pixels, per_block, shares):
+def weight_grad_shared(xp, dyq, offset, partial, taps, pixels, per_block, shares):
     """weight_grad_share's `shares` shares, one a thread of Numba's pool."""
     for share in prange(shares):
-        weight_grad_share(xp, dyq, offset, partial, stride, kh, kw, pixels, per_block, int64(share), shares)
+        weight_grad_share(xp, dyq, offset, partial, taps, pixels, per_block, int64(share), shares)
 
 
 @njit(**JIT, cache=True)
-def weight_grad_share(xp, dyq, offset, partial, stride, kh, kw, pixels, per_block, share, shares):
+def weight_grad_share(xp, dyq, offset, partial, taps, pixels, per_block, share, shares):
     """partial[share, o, r] += sum over q < pixels and the images of blocks share, share + shares,
-    .. (per_block images each) of dyq[n, o, offset + q] * xp[n, c, q + a*stride + b],
-    r = (c*KH + a)*KW + b."""
+    .. (per_block images each) of dyq[n, o, offset + q] * xp[n, c, q + taps[t]], r = c*len(taps) + t."""
     for n0 in range(share * per_block, xp.shape[0], shares * per_block):
         n1 = min(n0 + per_block, xp.shape[0])
-        weight_grad_images(xp, dyq, offset, partial[share], n0, n1, stride, kh, kw, pixels)
+        weight_grad_images(xp, dyq, offset, partial[share], n0, n1, taps, pixels)
 
 
 @njit(**JIT, cache=True, no_cpython_wrapper=True)
-def weight_grad_images(xp, dyq, offset, partial, n0, n1, stride, kh, kw, pixels):
+def weight_grad_images(xp, dyq, offset, partial, n0, n1, taps, pixels):
     channels, length = xp.shape[1], xp.shape[2]
     out_channels, dy_length = dyq.shape[1], dyq.shape[2]
-    taps = kh * kw
-    rows = channels * taps
+    rows = channels * taps.size
     x, dy = xp.reshape(xp.size), dyq.reshape(dyq.size)
     for o0 in range(0, out_channels, 4):
         o = (o0, min(o0 + 1, out_channels - 1), min(o0 + 2, out_channels - 1), min(o0 + 3, out_channels - 1))
         for r0 in range(0, rows, 4):
-            s0, s1, s2, s3 = row_offset(r0, rows, taps, kw, length, stride)
+            s0, s1, s2, s3 = row_offset(r0, rows, taps, length)
             a00, a01, a02, a03 = vzero(), vzero(), vzero(), vzero()
             a10, a11, a12, a13 = vzero(), vzero(), vzero(), vzero()
             a20, a21, a22, a23 = vzero(), vzero(), vzero(), vzero()
@@ -239,18 +235,17 @@ def add_sums(partial, o, r0, v0, v1, v2, v3):
 
 
 @njit(**JIT, cache=True, no_cpython_wrapper=True)
-def row_offset(r0, rows, taps, kw, length, stride):
-    """Flat offsets of rows r0 .. r0+3 of the (c, a, b) rows (past the last: the last row again)."""
+def row_offset(r0, rows, taps, length):
+    """Flat offsets of rows r0 .. r0+3 of the (c, tap) rows (past the last: the last row again)."""
     return (
-        tap_offset(min(r0, rows - 1), taps, kw, length, stride),
-        tap_offset(min(r0 + 1, rows - 1), taps, kw, length, stride),
-        tap_offset(min(r0 + 2, rows - 1), taps, kw, length, stride),
-        tap_offset(min(r0 + 3, rows - 1), taps, kw, length, stride),
+        tap_offset(min(r0, rows - 1), taps, length),
+        tap_offset(min(r0 + 1, rows - 1), taps, length),
+        tap_offset(min(r0 + 2, rows - 1), taps, length),
+        tap_offset(min(r0 + 3, rows - 1), taps, length),
     )
 
 
 @njit(**JIT, cache=True, no_cpython_wrapper=True)
-def tap_offset(r, taps, kw, length, stride):
-    """Flat offset of row r = (c*KH + a)*KW + b: channel c's plane, shifted by tap (a, b)."""
-    c, tap = r // taps, r % taps
-    return uint64(c * length + (tap // kw) * stride + tap % kw)
+def tap_offset(r, taps, length):
+    """Flat offset of row r = c*len(taps) + t: channel c's plane, shifted by tap t."""
+    return uint64(r // taps.size * length) + taps[r % taps.size]

@@ -101,9 +101,14 @@ def conv(planes: Planes, w, batch: int, out_h: int, swapped: bool = False):
     jobs = -(-tiles // tiles_per_job)
     block_jobs = min(packed.shape[0], -(-4 * get_num_threads() // jobs))  # >= 4 jobs a thread
     shares = shares_for(flat.size * ins * w.shape[2] * w.shape[3], PARALLEL_WORK)
-    args = (planes.data, packed, flat, planes.stride, *w.shape[2:], tiles_per_job, block_jobs)
+    args = (planes.data, packed, flat, tap_offsets(planes.stride, *w.shape[2:]), tiles_per_job, block_jobs)
     run(conv_share, conv_shared, shares, *args)
     return flat
+
+
+def tap_offsets(stride: int, kh: int, kw: int):
+    """Where tap (a, b) of a stride-1 conv reads, past its output pixel: a*stride + b, tap by tap."""
+    return (np.arange(kh, dtype=np.uint64)[:, None] * stride + np.arange(kw, dtype=np.uint64)).ravel()
 
 
 def crop(flat, channels: int, out_h: int, out_w: int, stride: int, bias=None):
@@ -140,6 +145,6 @@ def weight_grad(planes: Planes, dyq, offset: int, shape, out_h: int):
     per_block = max(1, BLOCK_PIXELS // pixels)
     shares = min(shares_for(batch * out_channels * rows * pixels, PARALLEL_WORK), -(-batch // per_block))
     partial = np.zeros((shares, -(-out_channels // 4) * 4, -(-rows // 4) * 4), dtype=np.float32)  # one a thread
-    args = (planes.data, dyq, offset, partial, planes.stride, kh, kw, pixels, per_block)
+    args = (planes.data, dyq, offset, partial, tap_offsets(planes.stride, kh, kw), pixels, per_block)
     run(weight_grad_share, weight_grad_shared, shares, *args)
     return partial.sum(axis=0)[:out_channels, :rows].reshape(shape)
