@@ -1,4 +1,6 @@
-"""The direct stride-1 conv kernels (cnnc.backend.cpu.direct, direct_conv) against PyTorch, and when conv takes them."""
+"""The direct conv kernels (cnnc.backend.cpu.direct, direct_conv) against PyTorch, and when conv takes them.
+
+Their strided use (strided_conv) has its own shapes in test_kernels_strided.py."""
 
 from __future__ import annotations
 
@@ -6,7 +8,7 @@ import numpy as np
 import pytest
 from numba import njit, uint64
 
-from cnnc.backend.cpu import conv, direct_conv
+from cnnc.backend.cpu import conv, direct_conv, strided_conv
 from cnnc.backend.cpu.simd import LANES, vfma, vload, vsplat, vstore, vsum
 from tests.kernel_check import torch_parity
 
@@ -86,11 +88,12 @@ def test_parallel_and_serial_twins_agree(shape, monkeypatch):
 def routed(monkeypatch):
     """Records the calls conv makes to the direct tiles (forward, dx) and weight gradient."""
     calls = []
-    for name in ("conv", "weight_grad"):
-        real = getattr(direct_conv, name)
-        monkeypatch.setattr(
-            direct_conv, name, lambda *a, _real=real, _name=name, **k: calls.append(_name) or _real(*a, **k)
-        )
+    for module in (direct_conv, strided_conv):
+        for name in ("conv", "weight_grad"):
+            real = getattr(module, name)
+            monkeypatch.setattr(
+                module, name, lambda *a, _real=real, _name=name, **k: calls.append(_name) or _real(*a, **k)
+            )
     return calls
 
 
@@ -100,18 +103,21 @@ def routed(monkeypatch):
         ("conv 3x3/5 pad 1", dict(padding=1), True),
         ("conv 5x5/6", {}, True),
         ("conv 1x3/4 pad 0x1 nobias", dict(padding=(0, 1)), True),
-        ("conv 3x3/6 stride 2 pad 1", dict(stride=2, padding=1), False),
+        ("conv 3x3/6 stride 2 pad 1", dict(stride=2, padding=1), 4),  # dx: one conv a phase
+        ("conv 1x1/5 stride 2", dict(stride=2), 1),
         ("conv 3x3/4 dilation 2 pad 2", dict(dilation=2, padding=2), False),
         ("conv 3x3/8 groups 2 pad 1", dict(groups=2, padding=1), False),
         ("conv 1x1/7", {}, False),
         ("conv 2x2/3 pad 3", dict(padding=3), False),
     ],
 )
-def test_conv_takes_the_direct_kernels_for_stride_1_float32_only(stmt, kwargs, direct_path, monkeypatch):
+def test_conv_takes_the_direct_kernels_for_float32_without_groups_or_dilation(stmt, kwargs, direct_path, monkeypatch):
+    """direct_path: False (GEMMs), True, or the input gradient's convs (one a phase) of a strided conv."""
     calls = routed(monkeypatch)
     torch_fn = lambda x, t: F.conv2d(x, t["weight"], t.get("bias"), **kwargs)  # noqa: E731
     torch_parity(stmt, torch_fn, "4x9x9")
-    assert calls == (["conv", "weight_grad", "conv"] if direct_path else [])
+    dx_convs = int(direct_path)
+    assert calls == (["conv", "weight_grad", *["conv"] * dx_convs] if direct_path else [])
     monkeypatch.setattr(conv, "DIRECT", False)  # the GEMM path keeps its own float32 parity
     calls[:] = []
     torch_parity(stmt, torch_fn, "4x9x9")
@@ -151,7 +157,7 @@ for name in [k for k in features if k.startswith("avx512")]:
 binding.get_host_cpu_features = lambda: features
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
-from cnnc.backend.cpu import direct_conv, simd
+from cnnc.backend.cpu import direct_conv, simd, strided_conv
 assert simd.LANES == 8, simd.LANES
 rng = np.random.default_rng(0)
 for n, c, o, h, w, k, p in [(2, 3, 5, 7, 9, 3, 1), (2, 9, 11, 12, 10, 5, 2)]:
@@ -163,6 +169,8 @@ for n, c, o, h, w, k, p in [(2, 3, 5, 7, 9, 3, 1), (2, 9, 11, 12, 10, 5, 2)]:
     np.testing.assert_allclose(out, expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())
     dw, _ = direct_conv.backward(planes, np.ones_like(out), weight, (p, p), (h, w), False)
     np.testing.assert_allclose(dw, windows.sum(axis=(0, 2, 3))[None].repeat(o, 0), rtol=1e-4, atol=1e-3)
+    strided, _ = strided_conv.forward(x, weight, None, (2, 2), (p, p))
+    np.testing.assert_allclose(strided, expected[:, :, ::2, ::2], rtol=1e-4, atol=1e-4 * np.abs(expected).max())
 print("ok")
 """
 

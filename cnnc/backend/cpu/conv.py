@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import Kernel
-from . import direct_conv
+from . import direct_conv, strided_conv
 from .blas import matmul
 from .depthwise import depthwise_forward, depthwise_input_grad, depthwise_weight_grad
 from .im2col import col2im, im2col
@@ -85,10 +85,11 @@ class Geometry:
 
     @property
     def direct(self) -> bool:
-        """Stride 1, no dilation or groups, a kernel wider than 1x1 and padding under it: the
-        direct kernels' case (a 1x1 conv is a GEMM without im2col already)."""
+        """No dilation or groups, padding under the kernel, and not a 1x1 conv at stride 1 (a GEMM
+        without im2col already): the direct kernels' case."""
         (kh, kw), (sh, sw, ph, pw, dh, dw) = self.kernel, self.window
-        return self.groups == 1 and (sh, sw, dh, dw) == (1, 1, 1, 1) and kh * kw > 1 and ph < kh and pw < kw
+        pointwise = (kh, kw, sh, sw) == (1, 1, 1, 1)
+        return self.groups == 1 and (dh, dw) == (1, 1) and not pointwise and ph < kh and pw < kw
 
     def chunks(self):
         """[n0, n1) ranges of images whose columns fit COLUMN_BUDGET together, of even sizes."""
@@ -150,7 +151,11 @@ def conv_forward(node, inputs, tensors, ctx):
     weight = tensors["weight"]
     bias = tensors["bias"] if node.attrs["bias"] else None
     if DIRECT and g.direct and x.dtype == np.float32:
-        out, planes = direct_conv.forward(x, weight, bias, g.window[2:4])
+        stride, pad = g.window[:2], g.window[2:4]
+        if stride == (1, 1):
+            out, planes = direct_conv.forward(x, weight, bias, pad)
+        else:
+            out, planes = strided_conv.forward(x, weight, bias, stride, pad)
         return out, ((x, planes) if ctx.training else None)
     out = np.empty((g.batch, g.out_channels, g.out_h, g.out_w), dtype=x.dtype)
     kept = None
@@ -191,7 +196,11 @@ def conv_backward(node, grad_output, saved, tensors, grads, ctx):
         grads["bias"] += dy.sum(axis=(0, 2, 3))
     wants_dx = ctx.needs_grad(node)
     if isinstance(kept, direct_conv.Planes):
-        dw, dx = direct_conv.backward(kept, dy, tensors["weight"], g.window[2:4], x.shape[2:], wants_dx)
+        stride, pad = g.window[:2], g.window[2:4]
+        if stride == (1, 1):
+            dw, dx = direct_conv.backward(kept, dy, tensors["weight"], pad, x.shape[2:], wants_dx)
+        else:
+            dw, dx = strided_conv.backward(kept, dy, tensors["weight"], stride, pad, x.shape[2:], wants_dx)
         grads["weight"] += dw
         return [dx]
     if g.depthwise:

@@ -47,10 +47,12 @@ COPY_WORK = 1 << 20
 
 @dataclass(frozen=True)
 class Planes:
-    """A conv input as flat planes (N, C, L) with rows of `stride` elements, kept for backward."""
+    """A conv input as flat planes (N, C, L) with rows of `stride` elements, kept for backward;
+    tap t of the conv reads data[n, c, q + taps[t]] for output pixel q (as uint64)."""
 
     data: np.ndarray
     stride: int
+    taps: np.ndarray
 
 
 def pad_planes(x, data, top, left, stride) -> None:
@@ -77,7 +79,7 @@ def padded(x, pad, kernel) -> Planes:
     stride = width + 2 * pw
     data = np.empty((batch, channels, flat_length(height + 2 * ph - kh + 1, stride, kh, kw)), dtype=np.float32)
     pad_planes(x, data, ph, pw, stride)
-    return Planes(data, stride)
+    return Planes(data, stride, tap_offsets(stride, kh, kw))
 
 
 def forward(x, w, bias, pad):
@@ -88,20 +90,22 @@ def forward(x, w, bias, pad):
     return crop(conv(planes, w, x.shape[0], out_h), w.shape[0], out_h, out_w, planes.stride, bias), planes
 
 
-def conv(planes: Planes, w, batch: int, out_h: int, swapped: bool = False):
-    """The tiles' flat output (N, O rounded up to TILE_CHANNELS, pixels): output row y at y*planes.stride.
-    With swapped, the conv by w's flipped kernels with in and out channels swapped (dx's)."""
+def conv(planes: Planes, w, batch: int, out_h: int, swapped: bool = False, flat=None):
+    """The tiles' flat output (N, O rounded up to TILE_CHANNELS, pixels): output row y at y*planes.stride,
+    written into flat if given. With swapped, the conv by w's flipped kernels with in and out
+    channels swapped (dx's)."""
     outs, ins = (w.shape[1], w.shape[0]) if swapped else w.shape[:2]
     packed = np.empty((-(-outs // TILE_CHANNELS), ins, w.shape[2] * w.shape[3], TILE_CHANNELS), dtype=np.float32)
     pack_weights(w, packed, swapped)
-    flat = np.empty((batch, packed.shape[0] * TILE_CHANNELS, flat_pixels(out_h, planes.stride)), dtype=np.float32)
+    if flat is None:
+        flat = np.empty((batch, packed.shape[0] * TILE_CHANNELS, flat_pixels(out_h, planes.stride)), np.float32)
     whole = min(CHANNEL_PASS, planes.data.shape[1]) * planes.data.shape[2] * 4 <= PASS_BYTES
     tiles_per_job = -(-flat.shape[2] // TILE_PIXELS) if whole else TILES_PER_JOB
     tiles = -(-batch * flat.shape[2] // TILE_PIXELS)  # tiles span images (direct.conv_share)
     jobs = -(-tiles // tiles_per_job)
     block_jobs = min(packed.shape[0], -(-4 * get_num_threads() // jobs))  # >= 4 jobs a thread
     shares = shares_for(flat.size * ins * w.shape[2] * w.shape[3], PARALLEL_WORK)
-    args = (planes.data, packed, flat, tap_offsets(planes.stride, *w.shape[2:]), tiles_per_job, block_jobs)
+    args = (planes.data, packed, flat, planes.taps, tiles_per_job, block_jobs)
     run(conv_share, conv_shared, shares, *args)
     return flat
 
@@ -145,6 +149,6 @@ def weight_grad(planes: Planes, dyq, offset: int, shape, out_h: int):
     per_block = max(1, BLOCK_PIXELS // pixels)
     shares = min(shares_for(batch * out_channels * rows * pixels, PARALLEL_WORK), -(-batch // per_block))
     partial = np.zeros((shares, -(-out_channels // 4) * 4, -(-rows // 4) * 4), dtype=np.float32)  # one a thread
-    args = (planes.data, dyq, offset, partial, tap_offsets(planes.stride, kh, kw), pixels, per_block)
+    args = (planes.data, dyq, offset, partial, planes.taps, pixels, per_block)
     run(weight_grad_share, weight_grad_shared, shares, *args)
     return partial.sum(axis=0)[:out_channels, :rows].reshape(shape)

@@ -94,3 +94,62 @@ def pack_weights(w, packed, swapped):
             block, j = o // TILE_CHANNELS, o % TILE_CHANNELS
             for tap in range(taps):
                 packed[block, i, taps - 1 - tap if swapped else tap, j] = source[r, c, tap]
+
+
+@njit(**JIT, cache=True, parallel=True)
+def phase_shared(x, xp, window, slots, row, length, shares):
+    """phase_share's `shares` shares, one a thread of Numba's pool."""
+    for share in prange(shares):
+        phase_share(x, xp, window, slots, row, length, int64(share), shares)
+
+
+@njit(**JIT, cache=True)
+def phase_share(x, xp, window, slots, row, length, share, shares):
+    """Share `share` of `shares` of the planes (n, c): the phases of x[n, c] padded by (PH, PW),
+    window = (SH, SW, PH, PW): phase k = slots[k] = (p, q) at xp[n, c, k*length + i*row + j] =
+    x[n, c, SH*i + p - PH, SW*j + q - PW], zeros outside x and past row columns."""
+    (sh, sw, ph, pw), height, width = window, x.shape[2], x.shape[3]
+    planes = x.shape[0] * x.shape[1]
+    flat, source = xp.reshape(xp.size), x.reshape(x.size)
+    for plane in range(share * planes // shares, (share + 1) * planes // shares):
+        base, image = uint64(plane * xp.shape[2]), uint64(plane * height * width)
+        for i in range(xp.shape[2]):
+            flat[base + uint64(i)] = 0.0
+        for k in range(slots.shape[0]):
+            p, q = slots[k, 0], slots[k, 1]
+            j0, j1 = max(0, (pw - q + sw - 1) // sw), min(row, (width - 1 - q + pw) // sw + 1)
+            for i in range(max(0, (ph - p + sh - 1) // sh), min(length // row, (height - 1 - p + ph) // sh + 1)):
+                target = base + uint64(k * length + i * row)
+                line = image + uint64((sh * i + p - ph) * width + q - pw)
+                for j in range(j0, j1):
+                    flat[target + uint64(j)] = source[line + uint64(sw * j)]
+
+
+@njit(**JIT, cache=True, parallel=True)
+def unphase_shared(flat_out, dx, window, slot_of, row, shares):
+    """unphase_share's `shares` shares, one a thread of Numba's pool."""
+    for share in prange(shares):
+        unphase_share(flat_out, dx, window, slot_of, row, int64(share), shares)
+
+
+@njit(**JIT, cache=True)
+def unphase_share(flat_out, dx, window, slot_of, row, share, shares):
+    """Share `share` of `shares` of the planes (n, c) of dx from its phases, the inverse of
+    phase_share: dx[n, c, SH*i + p - PH, SW*j + q - PW] = flat_out[k, n, c, i*row + j] for
+    phase k = slot_of[p, q], zeros for a phase of no slot (-1)."""
+    (sh, sw, ph, pw), channels, height, width = window, dx.shape[1], dx.shape[2], dx.shape[3]
+    images, blocks, pixels = flat_out.shape[1], flat_out.shape[2], flat_out.shape[3]
+    flat, target = flat_out.reshape(flat_out.size), dx.reshape(dx.size)
+    for plane in range(share * dx.shape[0] * channels // shares, (share + 1) * dx.shape[0] * channels // shares):
+        n, c = plane // channels, plane % channels
+        image = uint64(plane * height * width)
+        for p in range(sh):
+            for q in range(sw):
+                k = slot_of[p, q]
+                base = uint64(((max(k, 0) * images + n) * blocks + c) * pixels)
+                j0, j1 = max(0, (pw - q + sw - 1) // sw), (width - 1 - q + pw) // sw + 1
+                for i in range(max(0, (ph - p + sh - 1) // sh), (height - 1 - p + ph) // sh + 1):
+                    line = image + uint64((sh * i + p - ph) * width + q - pw)
+                    source = base + uint64(i * row)
+                    for j in range(j0, j1):
+                        target[line + uint64(sw * j)] = flat[source + uint64(j)] if k >= 0 else 0.0
