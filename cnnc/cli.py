@@ -98,7 +98,11 @@ def build_parser() -> argparse.ArgumentParser:
     timing.add_argument("--train", action="store_true", help="time forward and backward (training mode)")
     timing.add_argument("--repeat", type=positive_int, default=5, help="runs to average over")
     timing.add_argument(
-        "--opt", type=int, choices=(0, 1, 2), default=None, help="pass level (default 2; 0 with --train)"
+        "--opt",
+        type=int,
+        choices=(0, 1, 2),
+        default=None,
+        help="pass level (default 2; with --train its training-safe passes)",
     )
     timing.set_defaults(run=run_time)
     add_train_commands(commands)
@@ -255,7 +259,7 @@ def run_run(args) -> int:
 
 
 def execute(graph, x, weights, args):
-    """The output of `cnnc run`: the compiled net (opt 2 for inference), or the numpy reference."""
+    """The output of `cnnc run`: the compiled net (opt 2; in train mode its training-safe passes), or the numpy reference."""
     if args.reference:
         from .runtime.reference import run_reference
 
@@ -265,7 +269,7 @@ def execute(graph, x, weights, args):
     from .runtime.execute import compile as compile_net
 
     net = compile_net(
-        graph, opt=0 if args.train_mode else 2, dtype=args.dtype or "float32", seed=args.seed, weights=weights
+        graph, opt=2, dtype=args.dtype or "float32", seed=args.seed, weights=weights, training=args.train_mode
     )
     return net(x, training=args.train_mode)
 
@@ -292,10 +296,8 @@ def run_time(args) -> int:
     from .runtime.execute import compile as compile_net
     from .runtime.timing import format_timings, time_net
 
-    opt = args.opt if args.opt is not None else (0 if args.train else 2)
-    if args.train and opt:
-        raise CnncError("--train needs --opt 0: the -O1/-O2 passes fold BN and drop dropout, which training needs")
-    net = compile_net(load(args.file, args.network), opt=opt)
+    opt = args.opt if args.opt is not None else 2
+    net = compile_net(load(args.file, args.network), opt=opt, training=args.train)  # --train: no BN folding
     print(format_timings(net, time_net(net, args.batch, args.train, args.repeat)))
     return 0
 

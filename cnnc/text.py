@@ -7,8 +7,8 @@ from .ops import fmt_shape
 
 # The attribute a one-argument op shows: `dropout 0.5`, `maxout 2`, `lrn 5`.
 SHOWN_ATTR = {"dropout": "p", "maxout": "k", "lrn": "size"}
-# Ops the passes make by fusing a conv or fc with what followed it.
-FUSED_BASE = {"fused_conv": "conv", "fused_fc": "fc"}
+# Ops the passes make by fusing a conv, fc or bn with what followed it.
+FUSED_BASE = {"fused_conv": "conv", "fused_fc": "fc", "fused_bn": "bn"}
 
 
 def describe(node: Node, show_defaults: bool = False) -> str:

@@ -1,4 +1,4 @@
-"""CPU kernels of the fused ops (conv/fc + bias + residual + activation) and slices.
+"""CPU kernels of the fused ops (conv/fc/bn + bias + residual + activation) and slices.
 
 The shared checks of kernel_check run on graphs the fusion passes rewrote:
 ``make`` is swapped for one that runs fuse_vertical and fuse_horizontal first.
@@ -50,13 +50,21 @@ CASES = {
     "conv_add": ("residual { conv 3x3/4 pad 1 }", lambda T, F, conv: lambda x, t: conv(x, t) + x),
     "fc_tanh": ("fc 6; tanh", lambda T, F, conv: lambda x, t: T.tanh(F.linear(x.flatten(1), t["weight"], t["bias"]))),
     "fc_selu": ("fc 5 nobias; selu", lambda T, F, conv: lambda x, t: F.selu(F.linear(x.flatten(1), t["weight"]))),
+    "bn_relu": ("bn; relu", lambda T, F, conv: lambda x, t: F.relu(batch_norm(F, x, t))),
+    "bn_add_relu": ("residual { bn }; relu", lambda T, F, conv: lambda x, t: F.relu(batch_norm(F, x, t) + x)),
+    "bn_add": ("residual { bn }", lambda T, F, conv: lambda x, t: batch_norm(F, x, t) + x),
 }
+
+
+def batch_norm(F, x, t):
+    """Training BN as the net runs it in torch_parity (batch statistics, running ones updated)."""
+    return F.batch_norm(x, t["running_mean"], t["running_var"], t["scale"], t["shift"], True, 0.1, 1e-5)
 
 
 def test_the_cases_are_fused():
     for stmt, _ in CASES.values():
         graph = fused_make(stmt, "4x5x5", 1, "float64")[0]
-        assert graph.output.op in ("fused_conv", "fused_fc"), stmt
+        assert graph.output.op in ("fused_conv", "fused_fc", "fused_bn"), stmt
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -74,6 +82,20 @@ def test_fused_gradients_match_finite_differences(case):
 def test_fused_float32_matches_torch(case):
     stmt, fn = CASES[case]
     torch_parity(stmt, fn(*torch_fns()), input_shape="4x5x5")
+
+
+def test_bn_after_an_fc_fuses_its_relu_on_vectors():
+    stmt = "fc 6; bn; relu"
+    assert fused_make(stmt, "4x5x5", 1, "float64")[0].output.op == "fused_bn"
+    for training in (False, True):
+        check_forward(stmt, "4x5x5", batch=3, training=training)
+    gradcheck(stmt, "4x5x5", batch=3, samples=8)
+
+
+def test_bn_fuses_relu_only():
+    """Other activations stay nodes of their own: BN's loop applies ReLU alone."""
+    graph = fused_make("bn; tanh", "4x5x5", 1, "float64")[0]
+    assert [node.op for node in graph.nodes[1:]] == ["bn", "tanh"]
 
 
 INCEPTION = (

@@ -41,7 +41,7 @@ def test_conv_add_and_activation_chains_become_fused_nodes():
     graph = net(SNIPPET, "3x8x8")
     assert ir_lines(graph) == BEFORE
     results = run_passes(graph, only=PASSES)
-    assert results[1] == ("fuse_vertical", True, "5 conv/fc fused with their activation or residual add")
+    assert results[1] == ("fuse_vertical", True, "5 conv/fc/bn fused with their activation or residual add")
     assert ir_lines(graph) == AFTER
 
 

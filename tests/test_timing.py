@@ -24,10 +24,11 @@ def test_every_layer_is_timed_forward_and_backward_and_clocks_are_removed():
     assert "end to end:" in table and "images/s" in table
 
 
-def test_cli_time_runs_optimized_inference_and_refuses_training_at_O2():
+def test_cli_time_runs_optimized_inference_and_training_with_its_safe_passes():
     run = [sys.executable, "-m", "cnnc", "time", str(DIGITS), "--batch", "2", "--repeat", "1"]
     result = subprocess.run(run, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    assert "first step:" in result.stdout
-    result = subprocess.run([*run, "--train", "--opt", "2"], capture_output=True, text=True)
-    assert result.returncode == 1 and "--train needs --opt 0" in result.stderr
+    assert "first step:" in result.stdout and "conv 3x3/16 p1 + relu" in result.stdout  # BN folded, ReLU fused
+    result = subprocess.run([*run, "--train"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "bn + relu" in result.stdout and "p1 + relu" not in result.stdout  # BN kept, its ReLU fused

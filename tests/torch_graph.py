@@ -55,9 +55,10 @@ def apply(node, inputs, t, training):
         return F.prelu(x, t["slope"])
     if node.op == "maxout":
         return x.reshape(x.shape[0], x.shape[1] // a["k"], a["k"], *x.shape[2:]).amax(dim=2)
-    if node.op == "bn":
+    if node.op in ("bn", "fused_bn"):
         mean, var = t["running_mean"], t["running_var"]
-        return F.batch_norm(x, mean, var, t["scale"], t["shift"], training, a["momentum"], a["eps"])
+        y = F.batch_norm(x, mean, var, t["scale"], t["shift"], training, a["momentum"], a["eps"])
+        return _fused_tail(node, y, inputs)
     if node.op == "lrn":
         return F.local_response_norm(x, a["size"], a["alpha"], a["beta"], a["k"])
     if node.op == "dropout":

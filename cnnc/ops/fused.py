@@ -1,4 +1,4 @@
-"""Ops that only passes create: fused conv/fc (+ residual add + activation) and channel slices.
+"""Ops that only passes create: fused conv/fc/bn (+ residual add + activation) and channel slices.
 
 A fused node has its base op's attributes plus ``activation`` (an element-wise
 op name, or "none", with ``alpha`` where that op takes one) and ``residual``
@@ -14,9 +14,13 @@ from math import prod
 from .base import OpDef, ShapeError, fmt_shape, register, spatial
 from .conv import bias_flops, conv_infer, conv_macs, conv_params
 from .dense import fc_bias_flops, fc_infer, fc_macs, fc_params
+from .norm import bn_buffers, bn_params, same_shape
 
 # Activations a fused node can apply: element-wise and without parameters.
 FUSABLE_ACTIVATIONS = ("relu", "relu6", "sigmoid", "tanh", "selu", "leaky_relu", "elu")
+# A fused bn applies ReLU inside its normalizing loop (and masks its gradient in
+# backward's), the others not at all.
+BN_ACTIVATIONS = ("relu",)
 
 
 def _fused_infer(base_infer):
@@ -57,6 +61,14 @@ register(
     OpDef(
         "fused_fc", "dense", _fused_infer(fc_infer), _first_input(fc_params),
         macs=_first_input(fc_macs), extra_flops=_fused_flops(fc_bias_flops), arity=None,
+    )
+)  # fmt: skip
+
+
+register(
+    OpDef(
+        "fused_bn", "norm", _fused_infer(same_shape), _first_input(bn_params), _first_input(bn_buffers),
+        extra_flops=_fused_flops(lambda attrs, in_shapes, out_shape: prod(out_shape)), arity=None,
     )
 )  # fmt: skip
 

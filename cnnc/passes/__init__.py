@@ -3,7 +3,8 @@
 A pass is a plain function ``NAME(graph) -> bool`` (changed?) in its own file;
 it records what it did in ``graph.meta["pass_notes"][NAME]``. ``PIPELINE``
 lists them per optimization level: -O1 inference-safe simplifications, -O2
-adds fusions and memory planning. After each pass the driver verifies the
+adds fusions and memory planning; a net to be trained runs its level's passes
+but INFERENCE_ONLY. After each pass the driver verifies the
 IR (an error names the pass), refreshes shapes and counts, and prints the IR
 when asked (``print_after`` or ``CNNC_PRINT_AFTER=NAME|all``).
 """
@@ -29,11 +30,20 @@ SIMPLIFY = [eliminate_identity, eliminate_dropout, fold_bn, eliminate_dead]
 # Vertical before horizontal: sibling 1x1 convs are stacked with their ReLU already fused.
 PIPELINE = {0: [], 1: SIMPLIFY, 2: [*SIMPLIFY, fuse_vertical, fuse_horizontal, eliminate_concat, plan_memory]}
 PASSES = {p.__name__: p for p in PIPELINE[2]}
+# Passes a net that will be trained skips: dropout and BN folding change what
+# training computes, and horizontal fusion stacks weights under new names
+# (the trained weights would no longer load into the unoptimised net).
+INFERENCE_ONLY = (eliminate_dropout, fold_bn, fuse_horizontal)
 
 
-def run_passes(graph: Graph, level: int = 2, only=None, disable=(), print_after=None) -> list[tuple[str, bool, str]]:
-    """Run the level's passes (or ``only``, in that order) but ``disable``; [(name, changed, note)]."""
+def run_passes(
+    graph: Graph, level: int = 2, only=None, disable=(), print_after=None, training: bool = False
+) -> list[tuple[str, bool, str]]:
+    """Run the level's passes (or ``only``, in that order) but ``disable``, and with ``training``
+    but INFERENCE_ONLY; [(name, changed, note)]."""
     chosen = [lookup(name) for name in only] if only is not None else list(PIPELINE[level])
+    if training:
+        chosen = [p for p in chosen if p not in INFERENCE_ONLY]
     skipped = {lookup(name).__name__ for name in disable}
     printed = wanted_prints(print_after)
     results = []

@@ -1,8 +1,10 @@
-"""Vertical fusion (TensorRT's conv + bias + ReLU, TVM's FuseOps): a conv or fc, the
+"""Vertical fusion (TensorRT's conv + bias + ReLU, TVM's FuseOps): a conv, fc or bn, the
 residual add its output feeds, and the activation after them, become one node.
 
 Chains fused, each link the only reader of the one before:
-conv -> activation, conv -> add -> activation, and conv -> add.
+conv -> activation, conv -> add -> activation, and conv -> add; the same
+from fc, and from a bn (one that fold_bn left, or any in training, where BN
+cannot fold) with ReLU as its only activation.
 The fused node computes act(conv(x) + shortcut), the order of a ResNet block
 once its BN is folded; it takes the conv's name (so its weights keep their key)
 and the place of the chain's last node (by then every input it reads exists).
@@ -11,10 +13,10 @@ and the place of the chain's last node (by then every input it reads exists).
 from __future__ import annotations
 
 from ..ir import Graph, Node
-from ..ops.fused import FUSABLE_ACTIVATIONS
+from ..ops.fused import BN_ACTIVATIONS, FUSABLE_ACTIVATIONS
 from .rewrite import fused_node, note, only_reader, readers, remove, replace_uses
 
-FUSED_OP = {"conv": "fused_conv", "fc": "fused_fc"}
+FUSED_OP = {"conv": "fused_conv", "fc": "fused_fc", "bn": "fused_bn"}
 
 
 def fuse_vertical(graph: Graph) -> bool:
@@ -25,7 +27,7 @@ def fuse_vertical(graph: Graph) -> bool:
             if len(chain) > 1:
                 fuse(graph, chain)
                 count += 1
-    note(graph, "fuse_vertical", f"{count} conv/fc fused with their activation or residual add")
+    note(graph, "fuse_vertical", f"{count} conv/fc/bn fused with their activation or residual add")
     return bool(count)
 
 
@@ -36,7 +38,7 @@ def fusable_chain(graph: Graph, layer: Node, table) -> list[Node]:
     if after is not None and after.op == "add" and after.inputs[0] is not after.inputs[1]:
         chain.append(after)
         after = only_reader(graph, after, table)
-    if after is not None and after.op in FUSABLE_ACTIVATIONS:
+    if after is not None and after.op in (BN_ACTIVATIONS if layer.op == "bn" else FUSABLE_ACTIVATIONS):
         chain.append(after)
     return chain
 

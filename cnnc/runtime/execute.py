@@ -150,13 +150,16 @@ def compile(
     seed: int = 0,
     weights=None,
     input_shape=None,
+    training: bool = False,
 ) -> Net:  # noqa: A001 - cnnc.compile is the API's name
     """A runnable Net from a .cnn path (or an analysed Graph).
 
     ``weights``: None (seeded init), a .safetensors/.npz path, or
     {layer: {name: array}}. ``opt`` runs the pass pipeline of that level on the
-    weights before the kernels see them; training wants opt=0 (BN folding and
-    dropout elimination are inference-only).
+    weights before the kernels see them. A net that will be trained wants
+    ``training=True``: the passes that only inference allows (BN folding,
+    dropout elimination, horizontal fusion) are skipped, the fusions of BN or
+    conv with their residual add and ReLU are kept.
     """
     from .weights import init_weights, load_weights
 
@@ -169,7 +172,7 @@ def compile(
     if opt:
         from ..passes import run_passes
 
-        run_passes(graph, level=opt)
+        run_passes(graph, level=opt, training=training)
     return Net(graph, graph.weights, dtype, device, seed)
 
 

@@ -1,7 +1,7 @@
 """Reference forward of the ops passes create, built from the unfused ones.
 
-fused_conv and fused_fc compute act(base(x) + residual): the order a ResNet
-block has (conv, bn folded in, add, relu). A slice is a view of its input's
+fused_conv, fused_fc and fused_bn compute act(base(x) + residual): the order
+a ResNet block has (conv, bn folded in or fused, add, relu). A slice is a view of its input's
 channels, as the zero-copy slice a backend makes.
 """
 
@@ -25,6 +25,7 @@ def _fused(base: str):
 
 forward("fused_conv")(_fused("conv"))
 forward("fused_fc")(_fused("fc"))
+forward("fused_bn")(_fused("bn"))
 
 
 @forward("slice")

@@ -93,6 +93,7 @@ def _resume_config(folder, settings) -> tuple[dict, str]:
 
 class Session:
     def __init__(self, graph, config: dict):
+        from ..passes import run_passes
         from .execute import Net
         from .weights import init_weights
 
@@ -100,7 +101,9 @@ class Session:
         self.data = load_data(config["data"], graph.input.meta["shape"], config["val_split"])
         self.outputs = int(np.prod(graph.output.meta["shape"]))
         check_labels(self.data.y_train, self.outputs, config["loss"], config["data"])
-        self.net = Net(graph, init_weights(graph, config["seed"]), seed=config["seed"])
+        graph.weights = init_weights(graph, config["seed"])
+        run_passes(graph, level=2, training=True)  # BN and conv fused with their add and ReLU
+        self.net = Net(graph, graph.weights, seed=config["seed"])
         seed = config["seed"]
         self.net.rng = np.random.default_rng([seed, 2])  # dropout: a stream apart from the init's
         self.augment_rng = np.random.default_rng([seed, 1])

@@ -3,7 +3,8 @@
 A fused node runs its base kernel (conv.py's, dense.py's) without the bias,
 then one parallel pass over the output adds the bias and the residual and
 applies the activation (activations.py), in place in inference. Training
-keeps the pre-activation for backward, so there the two are separate passes;
+keeps the pre-activation for backward, so there the two are separate passes,
+and with no residual the base kernel adds the bias itself, as unfused;
 backward runs the activation's derivative, then the base kernel's backward,
 and hands the residual input the gradient of the sum. Fusions run at -O2 for
 inference, but the backward makes a fused graph trainable all the same.
@@ -21,33 +22,45 @@ from .activations import activate, activation_grad
 from .registry import KERNELS, register
 
 
-def base_node(node, base: str):
-    """The node as its base op without a bias: the fused pass adds the bias itself."""
-    return dataclasses.replace(node, op=base, attrs=MappingProxyType({**node.attrs, "bias": False}))
+def base_node(node, base: str, bias: bool):
+    """The node as its base op, with its bias or without (the fused pass then adds it)."""
+    return dataclasses.replace(
+        node, op=base, attrs=MappingProxyType({**node.attrs, "bias": node.attrs["bias"] and bias})
+    )
+
+
+def base_adds_bias(node, training: bool) -> bool:
+    """Whether the base kernel adds the bias: in training without a residual, as the unfused
+    conv would (the direct convs add it in their crop, at no cost; the activation then writes a
+    new array, since backward needs the pre-activation), else the fused pass does."""
+    return training and not node.attrs["residual"]
 
 
 def fused_kernel(base: str) -> Kernel:
     def forward(node, inputs, tensors, ctx):
-        z, base_saved = KERNELS[base].forward(base_node(node, base), inputs[:1], tensors, ctx)
-        bias = tensors["bias"] if node.attrs["bias"] else None
+        own_bias = base_adds_bias(node, ctx.training)
+        z, base_saved = KERNELS[base].forward(base_node(node, base, own_bias), inputs[:1], tensors, ctx)
+        bias = tensors["bias"] if node.attrs["bias"] and not own_bias else None
         residual = np.ascontiguousarray(inputs[1]) if node.attrs["residual"] else None
         activation = node.attrs["activation"]
         if activation == "none" and bias is None and residual is None:
             return z, ((base_saved, z, z) if ctx.training else None)
         if not ctx.training:
             return activate(activation, node.attrs, z, bias, residual, out=z), None
-        activate("none", node.attrs, z, bias, residual, out=z)  # z is now the pre-activation
+        if bias is not None or residual is not None:
+            activate("none", node.attrs, z, bias, residual, out=z)  # z is now the pre-activation
         y = z if activation == "none" else activate(activation, node.attrs, z)
         return y, (base_saved, z, y)
 
     def backward(node, grad, saved, tensors, grads, ctx):
         base_saved, z, y = saved
-        activation = node.attrs["activation"]
+        activation, own_bias = node.attrs["activation"], base_adds_bias(node, True)
         grad = np.ascontiguousarray(grad)
         grad_z = grad if activation == "none" else activation_grad(activation, node.attrs, z, y, grad)
-        if node.attrs["bias"]:
+        if node.attrs["bias"] and not own_bias:
             grads["bias"] += grad_z.sum(axis=(0, *range(2, grad_z.ndim)))
-        (grad_x,) = KERNELS[base].backward(base_node(node, base), grad_z, base_saved, tensors, grads, ctx)
+        inner = base_node(node, base, own_bias)
+        (grad_x,) = KERNELS[base].backward(inner, grad_z, base_saved, tensors, grads, ctx)
         return [grad_x, grad_z] if node.attrs["residual"] else [grad_x]
 
     return Kernel(forward, backward)
