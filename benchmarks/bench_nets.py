@@ -2,8 +2,9 @@
 
     .venv/bin/python benchmarks/bench_nets.py [--repeat N] [--only lenet5,resnet20,vgg16]
 
-Prints per net the median time of cnnc and PyTorch and their ratio (cnnc / torch:
-below 1.0 cnnc is faster). PyTorch runs the same graph op by op
+Prints per net the median time of cnnc and PyTorch over --rounds measurements
+taken in turn, their ratio (cnnc / torch: below 1.0 cnnc is faster), and each
+round's ratio. PyTorch runs the same graph op by op
 (tests/torch_graph.py), eager, as an nn.Module would.
 """
 
@@ -51,7 +52,7 @@ def median_time(fn, repeat: int) -> float:
 
 
 def cnnc_step(path, batch, training, weights, x):
-    net = cnnc.compile(ROOT / path, opt=0 if training else 2, weights=weights)
+    net = cnnc.compile(ROOT / path, opt=2, weights=weights, training=training)  # as `cnnc train` compiles
 
     def step():
         y = net(x, training=training)
@@ -102,7 +103,8 @@ def torch_step(graph, batch, training, weights, x):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=5, help="timed steps a measurement (after one warm-up)")
+    parser.add_argument("--rounds", type=int, default=3, help="cnnc and PyTorch measured in turn this many times")
     parser.add_argument("--only", default=",".join(CASES))
     parser.add_argument("--child", help=argparse.SUPPRESS)  # one net's cnnc timing, in a child process
     args = parser.parse_args()
@@ -112,17 +114,20 @@ def main() -> None:
 
     threads = int(os.environ.get("NUMBA_NUM_THREADS", os.cpu_count()))
     torch.set_num_threads(threads)
-    print(f"threads: {threads} (NUMBA_NUM_THREADS and torch.set_num_threads)")
-    print(f"{'net':10} {'step':22} {'cnnc ms':>10} {'torch ms':>10} {'ratio':>7}")
+    print(f"threads: {threads} (NUMBA_NUM_THREADS and torch.set_num_threads); {args.rounds} rounds, medians")
+    print(f"{'net':10} {'step':22} {'cnnc ms':>10} {'torch ms':>10} {'ratio':>7} {'ratios by round':>24}")
     for name in args.only.split(","):
         path, batch, training = CASES[name]
         graph = cnnc.load(ROOT / path)
         weights = init_weights(graph, seed=0)
         x = np.random.default_rng(0).normal(size=(batch, *graph.input.meta["shape"])).astype(np.float32)
-        ours = cnnc_time(name, args.repeat)
-        theirs = median_time(torch_step(graph, batch, training, weights, x), args.repeat)
+        torch_fn = torch_step(graph, batch, training, weights, x)
+        # In turn, so that both see the same minutes: this machine's speed drifts by up to 40%.
+        pairs = [(cnnc_time(name, args.repeat), median_time(torch_fn, args.repeat)) for _ in range(args.rounds)]
+        ours, theirs = (float(np.median(times)) for times in zip(*pairs, strict=True))
+        ratios = " ".join(f"{a / b:.2f}" for a, b in pairs)
         step = f"{'train' if training else 'infer'} step, batch {batch}"
-        print(f"{name:10} {step:22} {ours * 1e3:10.1f} {theirs * 1e3:10.1f} {ours / theirs:7.2f}")
+        print(f"{name:10} {step:22} {ours * 1e3:10.1f} {theirs * 1e3:10.1f} {ours / theirs:7.2f} {ratios:>24}")
 
 
 if __name__ == "__main__":
