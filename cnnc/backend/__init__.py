@@ -44,6 +44,10 @@ class Context:
     # asks for none): a kernel may skip an input's gradient, as PyTorch skips
     # inputs without requires_grad (for a first conv, its col2im and a GEMM).
     no_grad: frozenset = frozenset()
+    # (buffer, first): the executor asks the node running now to write its output into
+    # buffer[:, first:first + C] (a concat's, eliminate_concat's in-place branches); a
+    # kernel that can returns that view, otherwise the executor copies its output there.
+    into: tuple | None = None
 
     def needs_grad(self, node, index: int = 0) -> bool:
         """Whether backward must return the gradient of node.inputs[index]."""

@@ -6,8 +6,9 @@ copies nothing for it. Marks ``meta["writes_into"] = (concat name, offset)`` on
 such branch outputs and ``meta["in_place"] = True`` on a concat all of whose
 inputs do (it then launches no kernel). Views (slices, flatten, identity,
 dropout) and the network input have storage elsewhere and are copied as before.
-The memory planner (plan_memory) reads these marks; the CPU backend does not
-yet (it copies every branch).
+The memory planner (plan_memory) reads these marks, and so does the CPU
+executor: a marked node writes into the concat's buffer (the direct convs
+themselves; other kernels' outputs are copied there).
 """
 
 from __future__ import annotations

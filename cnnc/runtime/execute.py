@@ -38,6 +38,7 @@ class Net:
         self.rng = np.random.default_rng(seed)
         self._saved: dict | None = None
         self._consumers = _consumer_counts(graph)
+        self._concats = {node.name: node for node in graph.nodes if node.op == "concat"}
 
     @property
     def params(self) -> dict:
@@ -53,9 +54,15 @@ class Net:
         values = {self.graph.input.name: x}
         saved = {} if training else None
         remaining = dict(self._consumers)
+        buffers: dict[str, np.ndarray] = {}  # concats that branches write into, by name
         for node in self.graph.nodes[1:]:
             inputs = [values[i.name] for i in node.inputs]
-            out, keep = self.kernels[node.op].forward(node, inputs, self.tensors.get(node.name, {}), ctx)
+            if node.name in buffers:  # a concat in place: its branches are in its buffer already
+                out, keep = _gathered(node, inputs, buffers.pop(node.name)), None
+            else:
+                ctx.into = self._place(node, len(x), buffers)
+                out, keep = self.kernels[node.op].forward(node, inputs, self.tensors.get(node.name, {}), ctx)
+                out, ctx.into = _settled(out, ctx.into), None
             values[node.name] = out
             if training:
                 saved[node.name] = keep
@@ -108,6 +115,17 @@ class Net:
             for name, array in tensors.items():
                 self.tensors[layer][name][...] = array
 
+    def _place(self, node, batch: int, buffers: dict):
+        """(buffer, first channel) where node's output goes, for a branch that eliminate_concat
+        marked to write into its concat (the buffer made when the first such branch runs)."""
+        target = node.meta.get("writes_into")
+        concat = self._concats.get(target[0]) if target else None
+        if concat is None or node not in concat.inputs:  # no mark, or one a later rewrite made stale
+            return None
+        if concat.name not in buffers:
+            buffers[concat.name] = np.empty((batch, *concat.meta["shape"]), dtype=self.dtype)
+        return buffers[concat.name], target[1]
+
     def _check_input(self, x):
         x = np.asarray(x)
         expected = tuple(self.graph.input.meta["shape"])
@@ -124,6 +142,29 @@ def _kernels(device: str) -> dict:
 
         return load_all()
     raise CnncError(f"unknown device '{device}'; available: cpu")
+
+
+def _settled(out, into):
+    """out, or where the executor asked for it (into = (buffer, first)): a kernel that could not
+    write there has its output copied in."""
+    if into is None:
+        return out
+    buffer, first = into
+    if out.base is buffer:
+        return out
+    view = buffer[:, first : first + out.shape[1]]
+    view[...] = out
+    return view
+
+
+def _gathered(concat, inputs, buffer):
+    """A concat's buffer, with the inputs that did not write into it copied to their channels."""
+    first = 0
+    for value in inputs:
+        if value.base is not buffer:
+            buffer[:, first : first + value.shape[1]] = value
+        first += value.shape[1]
+    return buffer
 
 
 def _consumer_counts(graph: Graph) -> dict[str, int]:

@@ -1,10 +1,11 @@
-"""conv: the direct kernels for stride-1 float32 convs, else BLAS GEMMs over im2col columns.
+"""conv: the direct kernels for float32 convs, else BLAS GEMMs over im2col columns.
 
-A float32 conv with stride 1, no groups or dilation, a kernel wider than 1x1
-and padding under it runs cnnc.backend.cpu.direct_conv (2-3x faster than the
-GEMMs here; saved for backward: its padded planes). The rest (strided,
-grouped, dilated and 1x1 convs, and float64 for the gradient checks) are
-GEMMs:
+A float32 conv with no groups or dilation and padding under its kernel runs
+the direct kernels (2-3x faster than the GEMMs here; saved for backward: its
+padded planes): cnnc.backend.cpu.direct_conv at stride 1 (a 1x1 conv there
+is a GEMM without im2col already), strided_conv through the input's phases
+otherwise. The rest (grouped, dilated and stride-1 1x1 convs, and float64 for
+the gradient checks) are GEMMs:
 
 For a chunk of images and group g (K = C/G * KH * KW rows; the columns of the
 chunk's images side by side, P = OH * OW each):
@@ -145,18 +146,33 @@ def by_group(a, g: Geometry):
     )
 
 
+def goes_direct(node, x) -> bool:
+    """Whether conv node runs the direct kernels on x (float32, Geometry.direct)."""
+    return DIRECT and x.dtype == np.float32 and geometry(node, x).direct
+
+
+def direct_forward(node, x, tensors, ctx, relu: bool = False):
+    """(out, saved) of conv node through the direct kernels (goes_direct), its bias added and
+    ReLU applied in the crop, written into ctx.into where the executor asks."""
+    g = geometry(node, x)
+    bias = tensors["bias"] if node.attrs["bias"] else None
+    buffer, first = ctx.into or (None, 0)
+    place = direct_conv.Place(buffer, first, relu)
+    stride, pad = g.window[:2], g.window[2:4]
+    if stride == (1, 1):
+        out, planes = direct_conv.forward(x, tensors["weight"], bias, pad, place)
+    else:
+        out, planes = strided_conv.forward(x, tensors["weight"], bias, stride, pad, place)
+    return out, ((x, planes) if ctx.training else None)
+
+
 def conv_forward(node, inputs, tensors, ctx):
     x = np.ascontiguousarray(inputs[0])
+    if goes_direct(node, x):
+        return direct_forward(node, x, tensors, ctx)
     g = geometry(node, x)
     weight = tensors["weight"]
     bias = tensors["bias"] if node.attrs["bias"] else None
-    if DIRECT and g.direct and x.dtype == np.float32:
-        stride, pad = g.window[:2], g.window[2:4]
-        if stride == (1, 1):
-            out, planes = direct_conv.forward(x, weight, bias, pad)
-        else:
-            out, planes = strided_conv.forward(x, weight, bias, stride, pad)
-        return out, ((x, planes) if ctx.training else None)
     out = np.empty((g.batch, g.out_channels, g.out_h, g.out_w), dtype=x.dtype)
     kept = None
     if g.depthwise:

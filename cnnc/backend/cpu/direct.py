@@ -1,4 +1,4 @@
-"""Direct float32 kernels for stride-1 convolutions: no im2col, no GEMM.
+"""Direct float32 kernels for convolutions: no im2col, no GEMM (strided ones: strided_conv.py).
 
 An image padded by (PH, PW) and laid out as one flat row per channel, with
 row stride WP = W + 2*PW, turns a stride-1 conv into shifted copies of that
@@ -23,6 +23,10 @@ domain, dy laid out with xp's row stride (zeros past each row):
     dw[o, c, a, b] = sum over n, q of  dy[n, o, q] * xp[n, c, q + a*WP + b]
 
 in tiles of 4 output channels x 4 (c, a, b) rows, 16 vector accumulators.
+
+Both kernels read tap t at a fixed offset past the output pixel, taps[t]
+(a*WP + b above): a strided conv, its input stored as phases, has such
+offsets too (strided_conv.py).
 """
 
 from __future__ import annotations

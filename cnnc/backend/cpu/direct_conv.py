@@ -46,6 +46,16 @@ COPY_WORK = 1 << 20
 
 
 @dataclass(frozen=True)
+class Place:
+    """Where a conv's output goes: channels first.. of buffer (N, C, OH, OW) (a concat's, written
+    in place), or a new array (buffer None); relu applies a fused ReLU on the way."""
+
+    buffer: np.ndarray | None = None
+    first: int = 0
+    relu: bool = False
+
+
+@dataclass(frozen=True)
 class Planes:
     """A conv input as flat planes (N, C, L) with rows of `stride` elements, kept for backward;
     tap t of the conv reads data[n, c, q + taps[t]] for output pixel q (as uint64)."""
@@ -82,12 +92,13 @@ def padded(x, pad, kernel) -> Planes:
     return Planes(data, stride, tap_offsets(stride, kh, kw))
 
 
-def forward(x, w, bias, pad):
+def forward(x, w, bias, pad, place: Place | None = None):
     """(out, planes): the stride-1 conv of float32 x (N, C, H, W) by w (O, C, KH, KW), padded by
-    pad = (PH, PW), plus bias (O,) or None; planes are what backward reads."""
+    pad = (PH, PW), plus bias (O,) or None, written to place (crop); planes are what backward reads."""
     planes = padded(x, pad, w.shape[2:])
     out_h, out_w = x.shape[2] + 2 * pad[0] - w.shape[2] + 1, planes.stride - w.shape[3] + 1
-    return crop(conv(planes, w, x.shape[0], out_h), w.shape[0], out_h, out_w, planes.stride, bias), planes
+    flat = conv(planes, w, x.shape[0], out_h)
+    return crop(flat, w.shape[0], out_h, out_w, planes.stride, bias, place), planes
 
 
 def conv(planes: Planes, w, batch: int, out_h: int, swapped: bool = False, flat=None):
@@ -115,12 +126,18 @@ def tap_offsets(stride: int, kh: int, kw: int):
     return (np.arange(kh, dtype=np.uint64)[:, None] * stride + np.arange(kw, dtype=np.uint64)).ravel()
 
 
-def crop(flat, channels: int, out_h: int, out_w: int, stride: int, bias=None):
-    """(N, channels, OH, OW) from conv's flat output, plus bias (channels,) or None."""
-    out = np.empty((flat.shape[0], channels, out_h, out_w), dtype=np.float32)
+def crop(flat, channels: int, out_h: int, out_w: int, stride: int, bias=None, place: Place | None = None):
+    """(N, channels, OH, OW) from conv's flat output, plus bias (channels,) or None, then the
+    place's ReLU; written into the place's channels of its buffer (and that view returned) if given."""
+    place = place or Place()
+    out = place.buffer
+    if out is None:
+        out = np.empty((flat.shape[0], channels, out_h, out_w), dtype=np.float32)
     shift = np.zeros(channels, np.float32) if bias is None else bias
-    run(crop_share, crop_shared, shares_for(out.size, COPY_WORK), flat, out, stride, shift)
-    return out
+    floor = np.float32(0 if place.relu else -np.inf)
+    run(crop_share, crop_shared, shares_for(flat.shape[0] * channels * out_h * out_w, COPY_WORK),
+        flat, out, place.first, stride, shift, floor)  # fmt: skip
+    return out[:, place.first : place.first + channels] if place.buffer is not None else out
 
 
 def backward(planes: Planes, dy, w, pad, input_shape, wants_dx: bool):

@@ -54,27 +54,30 @@ def pad_share(x, xp, top, left, stride, share, shares):
 
 
 @njit(**JIT, cache=True, parallel=True)
-def crop_shared(flat_out, out, stride, bias, shares):
+def crop_shared(flat_out, out, first, stride, bias, floor, shares):
     """crop_share's `shares` shares, one a thread of Numba's pool."""
     for share in prange(shares):
-        crop_share(flat_out, out, stride, bias, int64(share), shares)
+        crop_share(flat_out, out, first, stride, bias, floor, int64(share), shares)
 
 
 @njit(**JIT, cache=True)
-def crop_share(flat_out, out, stride, bias, share, shares):
-    """Share `share` of `shares` of the planes (n, o): out[n, o, y, x] = flat_out[n, o, y*stride + x]
-    + bias[o] (bias: one value per channel)."""
-    channels, height, width = out.shape[1], out.shape[2], out.shape[3]
+def crop_share(flat_out, out, first, stride, bias, floor, share, shares):
+    """Share `share` of `shares` of the planes (n, o), o < len(bias): out[n, first + o, y, x] =
+    max(flat_out[n, o, y*stride + x] + bias[o], floor): floor 0 applies a fused ReLU, -inf none
+    (NaN passes, as ReLU's); `first` places the channels in a wider output (a concat's)."""
+    channels, height, width = bias.size, out.shape[2], out.shape[3]
     length = flat_out.shape[2]
     flat, target = flat_out.reshape(flat_out.size), out.reshape(out.size)
     for plane in range(share * out.shape[0] * channels // shares, (share + 1) * out.shape[0] * channels // shares):
         n, o = plane // channels, plane % channels
-        base, image = uint64((n * flat_out.shape[1] + o) * length), uint64(plane * height * width)
+        base = uint64((n * flat_out.shape[1] + o) * length)
+        image = uint64((n * out.shape[1] + first + o) * height * width)
         shift = bias[o]
         for y in range(height):
             row, line = base + uint64(y * stride), image + uint64(y * width)
             for j in range(width):
-                target[line + uint64(j)] = flat[row + uint64(j)] + shift
+                v = flat[row + uint64(j)] + shift
+                target[line + uint64(j)] = floor if v < floor else v
 
 
 @njit(**JIT, cache=True)

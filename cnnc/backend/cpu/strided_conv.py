@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from .direct import TILE_CHANNELS
-from .direct_conv import COPY_WORK, Planes, conv, crop, pad_planes, run, shares_for, weight_grad
+from .direct_conv import COPY_WORK, Place, Planes, conv, crop, pad_planes, run, shares_for, weight_grad
 from .planes import flat_length, flat_pixels, phase_share, phase_shared, unphase_share, unphase_shared
 
 
@@ -37,9 +37,9 @@ def reach(kernel, stride) -> tuple[int, int]:
     return (kernel[0] - 1) // stride[0] + 1, (kernel[1] - 1) // stride[1] + 1
 
 
-def forward(x, w, bias, stride, pad):
+def forward(x, w, bias, stride, pad, place: Place | None = None):
     """(out, planes) of the conv of float32 x (N, C, H, W) by w (O, C, KH, KW) with strides
-    stride = (SH, SW) and padding pad = (PH, PW), plus bias (O,) or None."""
+    stride = (SH, SW) and padding pad = (PH, PW), plus bias (O,) or None, written to place."""
     (batch, channels, height, width), (kh, kw) = x.shape, w.shape[2:]
     out_h = (height + 2 * pad[0] - kh) // stride[0] + 1
     out_w = (width + 2 * pad[1] - kw) // stride[1] + 1
@@ -52,7 +52,7 @@ def forward(x, w, bias, stride, pad):
     taps = [slot_of[a % stride[0], b % stride[1]] * length + a // stride[0] * row + b // stride[1]
             for a in range(kh) for b in range(kw)]  # fmt: skip
     planes = Planes(data, row, np.array(taps, dtype=np.uint64))
-    return crop(conv(planes, w, batch, out_h), w.shape[0], out_h, out_w, row, bias), planes
+    return crop(conv(planes, w, batch, out_h), w.shape[0], out_h, out_w, row, bias, place), planes
 
 
 def backward(planes: Planes, dy, w, stride, pad, input_shape, wants_dx: bool):
