@@ -80,3 +80,17 @@ def test_parallel_and_serial_shares_agree(shape, monkeypatch):
     np.testing.assert_array_equal(out, serial_out)
     np.testing.assert_array_equal(dx, serial_dx)
     close(dw, serial_dw)
+
+
+def test_stride_1_and_strided_convs_share_one_compiled_kernel():
+    """Their tap tables have one type (read-only uint64), so the tiles and the weight gradient
+    compile once for both (each signature costs about a second of cold JIT)."""
+    from cnnc.backend.cpu import direct
+
+    for shape in (SHAPES[0], (2, 3, 4, 9, 9, 3, 3, 1, 1, 1, 1)):
+        x, weight, bias, dy, stride, pad = strided_case(shape)
+        module = direct_conv if stride == (1, 1) else strided_conv
+        args = (pad,) if stride == (1, 1) else (stride, pad)
+        out, planes = module.forward(x, weight, bias, *args)
+        module.backward(planes, dy, weight, *args, x.shape[2:], True)
+    assert len(direct.conv_share.signatures) == 1 and len(direct.weight_grad_share.signatures) == 1

@@ -8,6 +8,7 @@ the weight gradient, and for dx runs the tiles over dy's own padded planes.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 from numba import get_num_threads
@@ -121,9 +122,18 @@ def conv(planes: Planes, w, batch: int, out_h: int, swapped: bool = False, flat=
     return flat
 
 
+@cache  # 34 calls a ResNet-20 step, 15 us each when made afresh
 def tap_offsets(stride: int, kh: int, kw: int):
-    """Where tap (a, b) of a stride-1 conv reads, past its output pixel: a*stride + b, tap by tap."""
-    return (np.arange(kh, dtype=np.uint64)[:, None] * stride + np.arange(kw, dtype=np.uint64)).ravel()
+    """Where tap (a, b) of a stride-1 conv reads, past its output pixel: a*stride + b, tap by tap
+    (read-only: shared by every call)."""
+    return tap_table(np.arange(kh)[:, None] * stride + np.arange(kw))
+
+
+def tap_table(offsets):
+    """Tap offsets as the kernels take them: read-only uint64 (one Numba signature for all)."""
+    taps = np.array(offsets, dtype=np.uint64).ravel()
+    taps.flags.writeable = False
+    return taps
 
 
 def crop(flat, channels: int, out_h: int, out_w: int, stride: int, bias=None, place: Place | None = None):

@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from .direct import TILE_CHANNELS
-from .direct_conv import COPY_WORK, Place, Planes, conv, crop, pad_planes, run, shares_for, weight_grad
+from .direct_conv import COPY_WORK, Place, Planes, conv, crop, pad_planes, run, shares_for, tap_table, weight_grad
 from .planes import flat_length, flat_pixels, phase_share, phase_shared, unphase_share, unphase_shared
 
 
@@ -51,7 +51,7 @@ def forward(x, w, bias, stride, pad, place: Place | None = None):
     run(phase_share, phase_shared, shares_for(data.size, COPY_WORK), *args)
     taps = [slot_of[a % stride[0], b % stride[1]] * length + a // stride[0] * row + b // stride[1]
             for a in range(kh) for b in range(kw)]  # fmt: skip
-    planes = Planes(data, row, np.array(taps, dtype=np.uint64))
+    planes = Planes(data, row, tap_table(taps))
     return crop(conv(planes, w, batch, out_h), w.shape[0], out_h, out_w, row, bias, place), planes
 
 
@@ -91,5 +91,4 @@ def phase_kernel(w, stride, phase, reach_, row):
     (p, q), (rh, rw) = phase, reach_
     kernel = np.ascontiguousarray(w[:, :, p :: stride[0], q :: stride[1]].transpose(1, 0, 2, 3))
     m, n = np.arange(kernel.shape[2]), np.arange(kernel.shape[3])
-    taps = ((rh - 1 - m)[:, None] * row + (rw - 1 - n)).ravel().astype(np.uint64)
-    return kernel, taps
+    return kernel, tap_table((rh - 1 - m)[:, None] * row + (rw - 1 - n))
