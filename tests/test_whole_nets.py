@@ -44,11 +44,14 @@ def close(got, expected, what):
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5 * scale, err_msg=what)
 
 
-def step(graph, weights, dtype, x, r):
-    """One training step of cnnc: output, input gradient, param gradients, tensors after."""
-    net = cnnc.compile(
-        graph, opt=0, dtype=dtype, weights={k: {n: a.copy() for n, a in t.items()} for k, t in weights.items()}
-    )
+def step(graph, weights, dtype, x, r, opt=0):
+    """One training step of cnnc: output, input gradient, param gradients, tensors after. At opt
+    2, the training-safe passes (as `cnnc train` compiles) run on a copy of the graph."""
+    if opt:
+        graph = load(graph.name)
+    copied = {k: {n: a.copy() for n, a in t.items()} for k, t in weights.items()}
+    net = cnnc.compile(graph, opt=opt, dtype=dtype, weights=copied, training=True)
+    assert bool(opt) == any(node.op.startswith("fused_") for node in net.graph.nodes)
     y = net(x, training=True)
     return y, net.backward(r), net.grads, net.tensors
 
@@ -65,8 +68,9 @@ def relative_error(got, truth):
     return np.linalg.norm(got - truth) / np.linalg.norm(truth)
 
 
+@pytest.mark.parametrize("opt", [0, 2], ids=["O0", "O2-training"])
 @pytest.mark.parametrize("name", ["lenet5", "resnet20_cifar", "inception_3a", "small_vgg"])
-def test_training_step_equals_torch(name):
+def test_training_step_equals_torch(name, opt):
     """Forward, backward and BN running statistics against PyTorch on the same weights.
 
     float64 must agree to rounding. In float32, sums of the incoming gradient
@@ -82,7 +86,7 @@ def test_training_step_equals_torch(name):
     x = rng.normal(size=(8, *graph.input.meta["shape"])).astype(np.float32)
     r = rng.normal(size=(8, *graph.output.meta["shape"])).astype(np.float32)
     ty, tdx, tensors = torch_step(graph, weights, x, r)
-    y, dx, grads, after = step(graph, weights, "float64", x, r)
+    y, dx, grads, after = step(graph, weights, "float64", x, r, opt)
     np.testing.assert_allclose(y, ty, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(dx, tdx, rtol=1e-9, atol=1e-12 * np.abs(tdx).max())
     for layer, g in grads.items():
@@ -93,7 +97,7 @@ def test_training_step_equals_torch(name):
         for stat in ("running_mean", "running_var"):
             if stat in t:
                 np.testing.assert_allclose(after[layer][stat], t[stat].numpy(), rtol=1e-12)
-    y32, dx32, grads32, _ = step(graph, weights, "float32", x, r)
+    y32, dx32, grads32, _ = step(graph, weights, "float32", x, r, opt)
     _, torch_dx32, tensors32 = torch_step(graph, weights, x, r, torch.float32)
     close(y32, ty, "float32 output")
     assert relative_error(dx32, tdx) <= max(1e-3, 10 * relative_error(torch_dx32, tdx))
