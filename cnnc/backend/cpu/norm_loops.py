@@ -20,10 +20,8 @@ loop = parallel_loop
 # accumulators: 3-4x faster than one latency-bound float64 chain), never
 # assume away NaN or infinity (the NaN checks of training rely on them).
 reduction = parallel_loop(fastmath={"reassoc", "contract", "nsz"})
-# Helpers of the BN loops, inlined into them by LLVM (Numba caches no closures); a
-# helper's own flags decide whether its sums vectorise.
+# A helper of the BN loops, inlined into them by LLVM (Numba caches no closures).
 helper = njit(cache=True, no_cpython_wrapper=True)
-sum_helper = njit(cache=True, no_cpython_wrapper=True, fastmath={"reassoc", "contract", "nsz"})
 
 
 @reduction
@@ -88,51 +86,19 @@ def bn_backward(x, g, y, mean, inv_std, gamma, grad_x, grad_z, grad_scale, grad_
         m, r = mean[k], inv_std[k]
         sum_g, sum_gx = 0.0, 0.0
         for i in range(n):
-            plane_g, plane_gx = gradient_sums(x, g, y, grad_z, i, k, m, r)
-            sum_g += plane_g
-            sum_gx += plane_gx
+            for j in range(s):
+                gz = g[i, k, j] if y.size == 0 or y[i, k, j] > 0 else 0.0
+                sum_g += gz
+                sum_gx += gz * (x[i, k, j] - m) * r
+                if grad_z.size:
+                    grad_z[i, k, j] = gz
         factor = gamma[k] * r / count
         for i in range(n):
-            if grad_z.size:  # gz, masked, is already in grad_z
-                input_grad(x, grad_z, grad_z[:0], i, k, m, r, factor, count, sum_g, sum_gx, grad_x)
-            else:
-                input_grad(x, g, y, i, k, m, r, factor, count, sum_g, sum_gx, grad_x)
+            for j in range(s):
+                gz = g[i, k, j] if y.size == 0 or y[i, k, j] > 0 else 0.0
+                xhat = (x[i, k, j] - m) * r
+                grad_x[i, k, j] = factor * (count * gz - sum_g - xhat * sum_gx)
         grad_scale[k], grad_shift[k] = sum_gx, sum_g
-
-
-@sum_helper
-def gradient_sums(x, g, y, grad_z, i, k, m, r):
-    """(sum of gz, sum of gz * x^) over the plane (i, k), gz kept in grad_z unless empty; each
-    case its own inner loop, which then vectorises."""
-    sum_g, sum_gx = 0.0, 0.0
-    if y.size == 0:
-        for j in range(x.shape[2]):
-            sum_g += g[i, k, j]
-            sum_gx += g[i, k, j] * (x[i, k, j] - m) * r
-    elif grad_z.size == 0:
-        for j in range(x.shape[2]):
-            gz = g[i, k, j] if y[i, k, j] > 0 else 0.0
-            sum_g += gz
-            sum_gx += gz * (x[i, k, j] - m) * r
-    else:
-        for j in range(x.shape[2]):
-            gz = g[i, k, j] if y[i, k, j] > 0 else 0.0
-            grad_z[i, k, j] = gz
-            sum_g += gz
-            sum_gx += gz * (x[i, k, j] - m) * r
-    return sum_g, sum_gx
-
-
-@helper
-def input_grad(x, g, y, i, k, m, r, factor, count, sum_g, sum_gx, grad_x):
-    """grad_x over the plane (i, k) from gz: g, masked by y > 0 unless y is empty."""
-    if y.size == 0:
-        for j in range(x.shape[2]):
-            grad_x[i, k, j] = factor * (count * g[i, k, j] - sum_g - (x[i, k, j] - m) * r * sum_gx)
-    else:
-        for j in range(x.shape[2]):
-            gz = g[i, k, j] if y[i, k, j] > 0 else 0.0
-            grad_x[i, k, j] = factor * (count * gz - sum_g - (x[i, k, j] - m) * r * sum_gx)
 
 
 @loop
