@@ -185,3 +185,17 @@ def test_direct_kernels_with_eight_lanes_on_a_cpu_without_avx512(tmp_path):
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
     done = subprocess.run([sys.executable, "-c", EIGHT_LANES], env=env, capture_output=True, text=True)
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-3000:]
+
+
+def test_small_maps_lie_side_by_side_sharing_their_pad_columns():
+    """A "same" conv's image takes W + PW columns; up to 36 columns of images a row, as many as
+    divide the batch. Other convs keep one image a plane, in rows of W + 2*PW."""
+    from cnnc.backend.cpu.direct_conv import Packing, packing
+
+    assert packing(64, 8, (1, 1), (3, 3)) == Packing(4, 9, 36)  # ResNet-20's 8x8 stage
+    assert packing(64, 16, (1, 1), (3, 3)) == Packing(2, 17, 34)
+    assert packing(64, 32, (1, 1), (3, 3)) == Packing(1, 33, 33)
+    assert packing(1, 14, (1, 1), (3, 3)) == Packing(1, 15, 15)  # VGG-16 at batch 1
+    assert packing(7, 8, (1, 1), (3, 3)) == Packing(1, 9, 9)  # no divisor of 7 from 2 to 4
+    assert packing(6, 8, (2, 2), (5, 5)) == Packing(3, 10, 30)
+    assert packing(2, 28, (0, 0), (5, 5)) == Packing(1, 0, 28)  # LeNet-5's valid 5x5

@@ -25,6 +25,9 @@ from .direct import (
 )
 from .planes import crop_share, crop_shared, flat_length, flat_pixels, pack_weights, pad_share, pad_shared
 
+# Columns a row of small maps may take, images side by side (packing): 4 maps of
+# 8x8 in rows of 36 keep 32 of the 36 pixels computed (8 of 10 one a row).
+PACK_COLUMNS = 36
 # A parallel job's tiles: an image's worth when a channel pass of its planes
 # (CHANNEL_PASS planes) fits PASS_BYTES, so that each channel block's weights
 # are read once (VGG-16 at batch 1, 2 threads: 512 channels at 28x28 16.0 ->
@@ -57,18 +60,46 @@ class Place:
 
 
 @dataclass(frozen=True)
+class Packing:
+    """How images lie in flat planes: `group` images side by side in each, image g's columns
+    from g*block, in rows of `stride` elements."""
+
+    group: int = 1
+    block: int = 0
+    stride: int = 0
+
+
+def packing(batch: int, width: int, pad, kernel) -> Packing:
+    """A "same" conv (2*PW = KW - 1) shares each pad column between neighbours: an image takes
+    W + PW columns, the row's last image reaching into the next row's left pad, and small maps
+    lie up to PACK_COLUMNS // (W + PW) images to a row (a divisor of the batch). Else one image
+    a plane, in rows of W + 2*PW."""
+    (pw, kw) = pad[1], kernel[1]
+    if 2 * pw != kw - 1:
+        return Packing(1, 0, width + 2 * pw)
+    block = width + pw
+    group = max(g for g in range(1, max(1, min(batch, PACK_COLUMNS // block)) + 1) if batch % g == 0)
+    return Packing(group, block, group * block)
+
+
+@dataclass(frozen=True)
 class Planes:
-    """A conv input as flat planes (N, C, L) with rows of `stride` elements, kept for backward;
-    tap t of the conv reads data[n, c, q + taps[t]] for output pixel q (as uint64)."""
+    """A conv input as flat planes (N / group, C, L) laid out as `packing` says, kept for
+    backward; tap t of the conv reads data[m, c, q + taps[t]] for output pixel q (as uint64)."""
 
     data: np.ndarray
-    stride: int
+    packing: Packing
     taps: np.ndarray
 
+    @property
+    def stride(self) -> int:
+        return self.packing.stride
 
-def pad_planes(x, data, top, left, stride) -> None:
-    """data = x's planes padded by (top, left) in rows of `stride` (planes.pad_share)."""
-    run(pad_share, pad_shared, shares_for(data.size, COPY_WORK), x, data, top, left, stride)
+
+def pad_planes(x, data, top, left, layout: Packing) -> None:
+    """data = x's planes padded by (top, left), laid out as `layout` says (planes.pad_share)."""
+    args = (x, data, top, left, layout.stride, layout.group, layout.block)
+    run(pad_share, pad_shared, shares_for(data.size, COPY_WORK), *args)
 
 
 def shares_for(work: int, threshold: int) -> int:
@@ -84,22 +115,22 @@ def run(kernel, shared, shares: int, *args) -> None:
         shared(*args, shares)
 
 
-def padded(x, pad, kernel) -> Planes:
+def padded(x, pad, kernel, layout: Packing) -> Planes:
     """x (N, C, H, W) padded by pad = (PH, PW) as flat planes long enough for a conv by kernel."""
-    (batch, channels, height, width), (ph, pw), (kh, kw) = x.shape, pad, kernel
-    stride = width + 2 * pw
-    data = np.empty((batch, channels, flat_length(height + 2 * ph - kh + 1, stride, kh, kw)), dtype=np.float32)
-    pad_planes(x, data, ph, pw, stride)
-    return Planes(data, stride, tap_offsets(stride, kh, kw))
+    (batch, channels, height, _), (ph, pw), (kh, kw) = x.shape, pad, kernel
+    length = flat_length(height + 2 * ph - kh + 1, layout.stride, kh, kw)
+    data = np.empty((-(-batch // layout.group), channels, length), dtype=np.float32)
+    pad_planes(x, data, ph, pw, layout)
+    return Planes(data, layout, tap_offsets(layout.stride, kh, kw))
 
 
 def forward(x, w, bias, pad, place: Place | None = None):
     """(out, planes): the stride-1 conv of float32 x (N, C, H, W) by w (O, C, KH, KW), padded by
     pad = (PH, PW), plus bias (O,) or None, written to place (crop); planes are what backward reads."""
-    planes = padded(x, pad, w.shape[2:])
-    out_h, out_w = x.shape[2] + 2 * pad[0] - w.shape[2] + 1, planes.stride - w.shape[3] + 1
-    flat = conv(planes, w, x.shape[0], out_h)
-    return crop(flat, w.shape[0], out_h, out_w, planes.stride, bias, place), planes
+    planes = padded(x, pad, w.shape[2:], packing(x.shape[0], x.shape[3], pad, w.shape[2:]))
+    out_h, out_w = x.shape[2] + 2 * pad[0] - w.shape[2] + 1, x.shape[3] + 2 * pad[1] - w.shape[3] + 1
+    flat = conv(planes, w, planes.data.shape[0], out_h)
+    return crop(flat, w.shape[0], (x.shape[0], out_h, out_w), planes.packing, bias, place), planes
 
 
 def conv(planes: Planes, w, batch: int, out_h: int, swapped: bool = False, flat=None):
@@ -136,17 +167,18 @@ def tap_table(offsets):
     return taps
 
 
-def crop(flat, channels: int, out_h: int, out_w: int, stride: int, bias=None, place: Place | None = None):
-    """(N, channels, OH, OW) from conv's flat output, plus bias (channels,) or None, then the
-    place's ReLU; written into the place's channels of its buffer (and that view returned) if given."""
+def crop(flat, channels: int, shape, layout: Packing, bias=None, place: Place | None = None):
+    """(N, channels, OH, OW), shape = (N, OH, OW), from conv's flat output laid out as `layout`
+    says, plus bias (channels,) or None, then the place's ReLU; written into the place's channels
+    of its buffer (and that view returned) if given."""
     place = place or Place()
     out = place.buffer
     if out is None:
-        out = np.empty((flat.shape[0], channels, out_h, out_w), dtype=np.float32)
+        out = np.empty((shape[0], channels, *shape[1:]), dtype=np.float32)
     shift = np.zeros(channels, np.float32) if bias is None else bias
     floor = np.float32(0 if place.relu else -np.inf)
-    run(crop_share, crop_shared, shares_for(flat.shape[0] * channels * out_h * out_w, COPY_WORK),
-        flat, out, place.first, stride, shift, floor)  # fmt: skip
+    args = (flat, out, place.first, layout.stride, layout.group, layout.block, shift, floor)
+    run(crop_share, crop_shared, shares_for(channels * np.prod(shape), COPY_WORK), *args)
     return out[:, place.first : place.first + channels] if place.buffer is not None else out
 
 
@@ -155,18 +187,20 @@ def backward(planes: Planes, dy, w, pad, input_shape, wants_dx: bool):
     padded by (KH-1-PH, KW-1-PW) with the kernels flipped and in and out channels swapped."""
     (batch, out_channels, out_h, out_w), (_, channels, kh, kw), (ph, pw) = dy.shape, w.shape, pad
     top, left = kh - 1 - ph, kw - 1 - pw
-    dy_stride = out_w + 2 * left
-    dy_planes = padded(dy, (top, left), (kh, kw)) if wants_dx or dy_stride == planes.stride else None
-    if dy_stride == planes.stride:  # dy[n, o, y, x] at offset + y*stride + x of dy's planes
-        dyq, offset = dy_planes.data, top * dy_stride + left
+    # A "same" conv's dy is laid out as x (packing); otherwise in rows of its own padded width.
+    layout = planes.packing if 2 * pw == kw - 1 else Packing(1, 0, out_w + 2 * left)
+    same = layout == planes.packing  # dy[n, o, y, x] at offset + y*stride + x of dy's planes
+    dy_planes = padded(dy, (top, left), (kh, kw), layout) if wants_dx or same else None
+    if same:
+        dyq, offset = dy_planes.data, top * layout.stride + left
     else:
         dyq, offset = np.empty((batch, out_channels, flat_length(out_h, planes.stride, 1, 1)), np.float32), 0
-        pad_planes(dy, dyq, 0, 0, planes.stride)
+        pad_planes(dy, dyq, 0, 0, planes.packing)
     dw = weight_grad(planes, dyq, offset, w.shape, out_h)
     if not wants_dx:
         return dw, None
-    flat = conv(dy_planes, w, batch, input_shape[0], swapped=True)
-    return dw, crop(flat, channels, *input_shape, dy_stride)
+    flat = conv(dy_planes, w, dy_planes.data.shape[0], input_shape[0], swapped=True)
+    return dw, crop(flat, channels, (batch, *input_shape), layout)
 
 
 def weight_grad(planes: Planes, dyq, offset: int, shape, out_h: int):

@@ -1,9 +1,10 @@
 """The flat padded planes the direct conv kernels (cnnc.backend.cpu.direct) read and write.
 
 A conv input padded by (PH, PW) is stored one flat row of L elements per
-(image, channel): its rows of W + 2*PW elements one after another, then
-zeros, so that every tap's shifted vector load stays inside the row. The
-tiles' output comes back in the same padded-width layout (output row y at
+(image, channel), or per (group of images side by side, channel): its rows
+of `stride` elements one after another, then zeros, so that every tap's
+shifted vector load stays inside the row (direct_conv.packing chooses the
+layout). The tiles' output comes back in the same layout (output row y at
 y*stride) and is cropped to NCHW, with the bias, by crop_share. The
 weights are packed so that a tile's output channels of one tap lie side by
 side.
@@ -30,47 +31,52 @@ def flat_pixels(rows: int, stride: int) -> int:
 
 
 @njit(**JIT, cache=True, parallel=True)
-def pad_shared(x, xp, top, left, stride, shares):
+def pad_shared(x, xp, top, left, stride, group, block, shares):
     """pad_share's `shares` shares, one a thread of Numba's pool."""
     for share in prange(shares):
-        pad_share(x, xp, top, left, stride, int64(share), shares)
+        pad_share(x, xp, top, left, stride, group, block, int64(share), shares)
 
 
 @njit(**JIT, cache=True)
-def pad_share(x, xp, top, left, stride, share, shares):
-    """Share `share` of `shares` of the planes (n, c): xp[n, c] = the plane x[n, c] at rows top..,
-    columns left.. of rows of `stride`, zeros elsewhere."""
-    height, width = x.shape[2], x.shape[3]
-    planes, length = x.shape[0] * x.shape[1], xp.shape[2]
+def pad_share(x, xp, top, left, stride, group, block, share, shares):
+    """Share `share` of `shares` of the planes (m, c): xp[m, c] holds the planes x[n, c] of the
+    `group` images n = m*group + g side by side, each at rows top.., columns g*block + left.. of
+    rows of `stride`; zeros elsewhere (and for images past the batch)."""
+    images, channels, height, width = x.shape
+    planes, length = xp.shape[0] * channels, xp.shape[2]
     flat, source = xp.reshape(xp.size), x.reshape(x.size)
     for plane in range(share * planes // shares, (share + 1) * planes // shares):
-        base, image = uint64(plane * length), uint64(plane * height * width)
+        m, c = plane // channels, plane % channels
+        base = uint64(plane * length)
         for i in range(length):
             flat[base + uint64(i)] = 0.0
-        for y in range(height):
-            row, line = base + uint64((y + top) * stride + left), image + uint64(y * width)
-            for j in range(width):
-                flat[row + uint64(j)] = source[line + uint64(j)]
+        for g in range(min(group, images - m * group)):
+            image = uint64(((m * group + g) * channels + c) * height * width)
+            for y in range(height):
+                row, line = base + uint64((y + top) * stride + g * block + left), image + uint64(y * width)
+                for j in range(width):
+                    flat[row + uint64(j)] = source[line + uint64(j)]
 
 
 @njit(**JIT, cache=True, parallel=True)
-def crop_shared(flat_out, out, first, stride, bias, floor, shares):
+def crop_shared(flat_out, out, first, stride, group, block, bias, floor, shares):
     """crop_share's `shares` shares, one a thread of Numba's pool."""
     for share in prange(shares):
-        crop_share(flat_out, out, first, stride, bias, floor, int64(share), shares)
+        crop_share(flat_out, out, first, stride, group, block, bias, floor, int64(share), shares)
 
 
 @njit(**JIT, cache=True)
-def crop_share(flat_out, out, first, stride, bias, floor, share, shares):
+def crop_share(flat_out, out, first, stride, group, block, bias, floor, share, shares):
     """Share `share` of `shares` of the planes (n, o), o < len(bias): out[n, first + o, y, x] =
-    max(flat_out[n, o, y*stride + x] + bias[o], floor): floor 0 applies a fused ReLU, -inf none
-    (NaN passes, as ReLU's); `first` places the channels in a wider output (a concat's)."""
+    max(flat_out[m, o, y*stride + g*block + x] + bias[o], floor) for n = m*group + g (pad_share's
+    layout): floor 0 applies a fused ReLU, -inf none (NaN passes, as ReLU's); `first` places the
+    channels in a wider output (a concat's)."""
     channels, height, width = bias.size, out.shape[2], out.shape[3]
     length = flat_out.shape[2]
     flat, target = flat_out.reshape(flat_out.size), out.reshape(out.size)
     for plane in range(share * out.shape[0] * channels // shares, (share + 1) * out.shape[0] * channels // shares):
         n, o = plane // channels, plane % channels
-        base = uint64((n * flat_out.shape[1] + o) * length)
+        base = uint64(((n // group) * flat_out.shape[1] + o) * length + n % group * block)
         image = uint64((n * out.shape[1] + first + o) * height * width)
         shift = bias[o]
         for y in range(height):

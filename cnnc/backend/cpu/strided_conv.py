@@ -22,7 +22,19 @@ from __future__ import annotations
 import numpy as np
 
 from .direct import TILE_CHANNELS
-from .direct_conv import COPY_WORK, Place, Planes, conv, crop, pad_planes, run, shares_for, tap_table, weight_grad
+from .direct_conv import (
+    COPY_WORK,
+    Packing,
+    Place,
+    Planes,
+    conv,
+    crop,
+    pad_planes,
+    run,
+    shares_for,
+    tap_table,
+    weight_grad,
+)
 from .planes import flat_length, flat_pixels, phase_share, phase_shared, unphase_share, unphase_shared
 
 
@@ -51,15 +63,16 @@ def forward(x, w, bias, stride, pad, place: Place | None = None):
     run(phase_share, phase_shared, shares_for(data.size, COPY_WORK), *args)
     taps = [slot_of[a % stride[0], b % stride[1]] * length + a // stride[0] * row + b // stride[1]
             for a in range(kh) for b in range(kw)]  # fmt: skip
-    planes = Planes(data, row, tap_table(taps))
-    return crop(conv(planes, w, batch, out_h), w.shape[0], out_h, out_w, row, bias, place), planes
+    planes = Planes(data, Packing(1, 0, row), tap_table(taps))
+    flat = conv(planes, w, batch, out_h)
+    return crop(flat, w.shape[0], (batch, out_h, out_w), planes.packing, bias, place), planes
 
 
 def backward(planes: Planes, dy, w, stride, pad, input_shape, wants_dx: bool):
     """(dw, dx or None) of the strided conv of planes (forward's) by w, from dy (N, O, OH, OW)."""
     (batch, out_channels, out_h, _), row = dy.shape, planes.stride
     dyq = np.empty((batch, out_channels, flat_length(out_h, row, 1, 1)), np.float32)
-    pad_planes(dy, dyq, 0, 0, row)  # dy in rows of the phases' stride, zeros past OW
+    pad_planes(dy, dyq, 0, 0, planes.packing)  # dy in rows of the phases' stride, zeros past OW
     dw = weight_grad(planes, dyq, 0, w.shape, out_h)
     return dw, (input_grad(dy, w, stride, pad, input_shape) if wants_dx else None)
 
@@ -71,12 +84,12 @@ def input_grad(dy, w, stride, pad, input_shape):
     rows, columns = (pad[0] + height - 1) // stride[0] + 1, (pad[1] + width - 1) // stride[1] + 1
     row = columns + rw - 1
     data = np.empty((batch, out_channels, flat_length(rows, row, rh, rw)), dtype=np.float32)
-    pad_planes(dy, data, rh - 1, rw - 1, row)
+    pad_planes(dy, data, rh - 1, rw - 1, Packing(1, 0, row))
     blocks = -(-w.shape[1] // TILE_CHANNELS) * TILE_CHANNELS
     flat = np.empty((len(slots), batch, blocks, flat_pixels(rows, row)), dtype=np.float32)
     for k, (p, q) in enumerate(slots.tolist()):
         kernel, taps = phase_kernel(w, stride, (p, q), (rh, rw), row)
-        conv(Planes(data, row, taps), kernel, batch, rows, flat=flat[k])
+        conv(Planes(data, Packing(1, 0, row), taps), kernel, batch, rows, flat=flat[k])
     slot_of = np.full(stride, -1, dtype=np.int64)
     slot_of[slots[:, 0], slots[:, 1]] = np.arange(len(slots))
     dx = np.empty((batch, w.shape[1], height, width), dtype=np.float32)
