@@ -19,7 +19,8 @@ F = torch.nn.functional
 # K = C*KH*KW rows not a multiple of 4, pixels not a multiple of a tile), more
 # input channels than CHANNEL_PASS, more tiles than TILES_PER_JOB, "valid" and
 # uneven padding (dy then needs its own planes for the weight gradient), a 7x7
-# kernel, 1x1 and 2x3 images (a tile's vectors then span several images).
+# kernel, 1x1 and 2x3 images (a tile's vectors then span several images);
+# "same" convs lay small maps side by side, 1 to 5 a plane (packing).
 SHAPES = [
     (2, 3, 5, 7, 9, 3, 3, 1, 1),
     (3, 16, 16, 32, 32, 3, 3, 1, 1),
@@ -33,6 +34,8 @@ SHAPES = [
     (1, 3, 5, 9, 11, 7, 7, 3, 3),
     (3, 2, 3, 1, 1, 3, 3, 1, 1),
     (5, 2, 3, 2, 3, 3, 3, 1, 1),
+    (4, 3, 5, 6, 6, 3, 1, 1, 0),  # 3x1: four maps a plane with no pad column between them
+    (7, 3, 4, 5, 5, 3, 3, 1, 1),  # a batch of 7: one map a plane, pad columns still shared
 ]
 
 
