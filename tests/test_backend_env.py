@@ -1,10 +1,10 @@
-"""The CPU backend makes OpenMP threads wait passively unless the user chose."""
+"""The CPU backend makes OpenMP threads spin briefly, then wait passively, unless the user chose."""
 
 import os
 import subprocess
 import sys
 
-CODE = "import os, cnnc.backend.cpu; print(os.environ['OMP_WAIT_POLICY'])"
+CODE = "import os, cnnc.backend.cpu; print(os.environ['OMP_WAIT_POLICY'], os.environ.get('GOMP_SPINCOUNT'))"
 
 
 def run(env):
@@ -12,10 +12,11 @@ def run(env):
     return result.stdout.strip()
 
 
-def test_passive_waits_by_default_and_the_users_setting_wins():
-    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
-    assert run(env) == "PASSIVE"
-    assert run({**env, "OMP_WAIT_POLICY": "ACTIVE"}) == "ACTIVE"
+def test_short_spins_then_passive_waits_by_default_and_the_users_settings_win():
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
+    assert run(env) == "PASSIVE 3000"
+    assert run({**env, "OMP_WAIT_POLICY": "ACTIVE"}) == "ACTIVE None"
+    assert run({**env, "GOMP_SPINCOUNT": "0"}) == "PASSIVE 0"
 
 
 LAYER = """
