@@ -77,10 +77,12 @@ def test_parallel_and_serial_twins_agree(shape, monkeypatch):
     x, weight, bias, dy, pad = conv_case(shape)
     monkeypatch.setattr(direct_conv, "PARALLEL_WORK", 0)
     monkeypatch.setattr(direct_conv, "COPY_WORK", 0)  # padding and cropping shared too
+    monkeypatch.setattr(direct_conv, "COPY_RUN", 0)
     parallel_out, planes = direct_conv.forward(x, weight, bias, pad)
     parallel_dw, parallel_dx = direct_conv.backward(planes, dy, weight, pad, x.shape[2:], True)
     monkeypatch.setattr(direct_conv, "PARALLEL_WORK", 1 << 62)
     monkeypatch.setattr(direct_conv, "COPY_WORK", 1 << 62)
+    monkeypatch.setattr(direct_conv, "COPY_RUN", 1 << 62)
     serial_out, planes = direct_conv.forward(x, weight, bias, pad)
     serial_dw, serial_dx = direct_conv.backward(planes, dy, weight, pad, x.shape[2:], True)
     np.testing.assert_array_equal(parallel_out, serial_out)
@@ -202,3 +204,19 @@ def test_small_maps_lie_side_by_side_sharing_their_pad_columns():
     assert packing(7, 8, (1, 1), (3, 3)) == Packing(1, 9, 9)  # no divisor of 7 from 2 to 4
     assert packing(6, 8, (2, 2), (5, 5)) == Packing(3, 10, 30)
     assert packing(2, 28, (0, 0), (5, 5)) == Packing(1, 0, 28)  # LeNet-5's valid 5x5
+
+
+def test_copies_share_from_copy_run_only_once_their_parallel_wrapper_is_compiled(monkeypatch):
+    """Compiling a copy's parallel wrapper costs about 0.6 s: work under COPY_WORK never compiles
+    it, but uses it from COPY_RUN once larger work has."""
+
+    class Wrapper:
+        signatures: list = []
+
+    monkeypatch.setattr(direct_conv, "get_num_threads", lambda: 2)
+    work = (direct_conv.COPY_RUN + direct_conv.COPY_WORK) // 2
+    assert direct_conv.copy_shares(work, Wrapper) == 1
+    assert direct_conv.copy_shares(direct_conv.COPY_WORK, Wrapper) == 2
+    Wrapper.signatures = ["compiled"]
+    assert direct_conv.copy_shares(work, Wrapper) == 2
+    assert direct_conv.copy_shares(direct_conv.COPY_RUN - 1, Wrapper) == 1

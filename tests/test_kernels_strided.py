@@ -72,8 +72,8 @@ def test_parallel_and_serial_shares_agree(shape, monkeypatch):
     results = []
     for threshold in (0, 1 << 62):
         monkeypatch.setattr(direct_conv, "PARALLEL_WORK", threshold)
-        monkeypatch.setattr(direct_conv, "COPY_WORK", threshold)  # padding dy and cropping
-        monkeypatch.setattr(strided_conv, "COPY_WORK", threshold)  # phasing and unphasing
+        monkeypatch.setattr(direct_conv, "COPY_WORK", threshold)  # padding, cropping, (un)phasing
+        monkeypatch.setattr(direct_conv, "COPY_RUN", threshold)
         out, planes = strided_conv.forward(x, weight, bias, stride, pad)
         results.append((out, *strided_conv.backward(planes, dy, weight, stride, pad, x.shape[2:], True)))
     (out, dw, dx), (serial_out, serial_dw, serial_dx) = results

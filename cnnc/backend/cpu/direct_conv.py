@@ -44,9 +44,13 @@ TILES_PER_JOB = 8
 # hand-off cost 52-77 us and ResNet-20's step was 7% slower.
 PARALLEL_WORK = 1 << 24
 # Elements from which padding and cropping are shared among the threads too
-# (memory-bound copies: ResNet-20's first stage, 64 maps of 16x32x32; below, as
-# for the digits demo's evaluation batches, no parallel wrapper is compiled).
+# (memory-bound copies), and from which they are once their parallel wrapper
+# is compiled: compiling one costs about 0.6 s, which the digits demo's
+# evaluation batches (below COPY_WORK) never repay. From 2^18 rather than only
+# 2^20, ResNet-20's step (its first stage compiles them) ran 2-7% faster
+# (A/B in one process; OpenMP's workers spinning briefly, cpu/__init__.py).
 COPY_WORK = 1 << 20
+COPY_RUN = 1 << 18
 
 
 @dataclass(frozen=True)
@@ -99,7 +103,13 @@ class Planes:
 def pad_planes(x, data, top, left, layout: Packing) -> None:
     """data = x's planes padded by (top, left), laid out as `layout` says (planes.pad_share)."""
     args = (x, data, top, left, layout.stride, layout.group, layout.block)
-    run(pad_share, pad_shared, shares_for(data.size, COPY_WORK), *args)
+    run(pad_share, pad_shared, copy_shares(data.size, pad_shared), *args)
+
+
+def copy_shares(work: int, shared) -> int:
+    """Threads for a copy of `work` elements whose parallel wrapper is `shared`: from COPY_WORK,
+    or from COPY_RUN once that wrapper is compiled."""
+    return shares_for(work, COPY_RUN if shared.signatures else COPY_WORK)
 
 
 def shares_for(work: int, threshold: int) -> int:
@@ -178,7 +188,7 @@ def crop(flat, channels: int, shape, layout: Packing, bias=None, place: Place | 
     shift = np.zeros(channels, np.float32) if bias is None else bias
     floor = np.float32(0 if place.relu else -np.inf)
     args = (flat, out, place.first, layout.stride, layout.group, layout.block, shift, floor)
-    run(crop_share, crop_shared, shares_for(channels * np.prod(shape), COPY_WORK), *args)
+    run(crop_share, crop_shared, copy_shares(channels * np.prod(shape), crop_shared), *args)
     return out[:, place.first : place.first + channels] if place.buffer is not None else out
 
 

@@ -23,15 +23,14 @@ import numpy as np
 
 from .direct import TILE_CHANNELS
 from .direct_conv import (
-    COPY_WORK,
     Packing,
     Place,
     Planes,
     conv,
+    copy_shares,
     crop,
     pad_planes,
     run,
-    shares_for,
     tap_table,
     weight_grad,
 )
@@ -60,7 +59,7 @@ def forward(x, w, bias, stride, pad, place: Place | None = None):
     length = flat_length(out_h, row, rh, rw)
     data = np.empty((batch, channels, len(slots) * length), dtype=np.float32)
     args = (x, data, np.array([*stride, *pad], dtype=np.int64), slots, row, length)
-    run(phase_share, phase_shared, shares_for(data.size, COPY_WORK), *args)
+    run(phase_share, phase_shared, copy_shares(data.size, phase_shared), *args)
     taps = [slot_of[a % stride[0], b % stride[1]] * length + a // stride[0] * row + b // stride[1]
             for a in range(kh) for b in range(kw)]  # fmt: skip
     planes = Planes(data, Packing(1, 0, row), tap_table(taps))
@@ -94,7 +93,7 @@ def input_grad(dy, w, stride, pad, input_shape):
     slot_of[slots[:, 0], slots[:, 1]] = np.arange(len(slots))
     dx = np.empty((batch, w.shape[1], height, width), dtype=np.float32)
     args = (flat, dx, np.array([*stride, *pad], dtype=np.int64), slot_of, row)
-    run(unphase_share, unphase_shared, shares_for(dx.size, COPY_WORK), *args)
+    run(unphase_share, unphase_shared, copy_shares(dx.size, unphase_shared), *args)
     return dx
 
 
