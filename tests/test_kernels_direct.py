@@ -76,11 +76,13 @@ def test_parallel_and_serial_twins_agree(shape, monkeypatch):
     count; the weight gradient's per-thread partial sums only reorder float32 additions."""
     x, weight, bias, dy, pad = conv_case(shape)
     monkeypatch.setattr(direct_conv, "PARALLEL_WORK", 0)
+    monkeypatch.setattr(direct_conv, "PARALLEL_COMPILE", 0)
     monkeypatch.setattr(direct_conv, "COPY_WORK", 0)  # padding and cropping shared too
     monkeypatch.setattr(direct_conv, "COPY_RUN", 0)
     parallel_out, planes = direct_conv.forward(x, weight, bias, pad)
     parallel_dw, parallel_dx = direct_conv.backward(planes, dy, weight, pad, x.shape[2:], True)
     monkeypatch.setattr(direct_conv, "PARALLEL_WORK", 1 << 62)
+    monkeypatch.setattr(direct_conv, "PARALLEL_COMPILE", 1 << 62)
     monkeypatch.setattr(direct_conv, "COPY_WORK", 1 << 62)
     monkeypatch.setattr(direct_conv, "COPY_RUN", 1 << 62)
     serial_out, planes = direct_conv.forward(x, weight, bias, pad)
@@ -206,9 +208,10 @@ def test_small_maps_lie_side_by_side_sharing_their_pad_columns():
     assert packing(2, 28, (0, 0), (5, 5)) == Packing(1, 0, 28)  # LeNet-5's valid 5x5
 
 
-def test_copies_share_from_copy_run_only_once_their_parallel_wrapper_is_compiled(monkeypatch):
-    """Compiling a copy's parallel wrapper costs about 0.6 s: work under COPY_WORK never compiles
-    it, but uses it from COPY_RUN once larger work has."""
+def test_shares_start_lower_once_their_parallel_wrapper_is_compiled(monkeypatch):
+    """Compiling a parallel wrapper costs about 0.6 s: copies under COPY_WORK (tiles under
+    PARALLEL_COMPILE) never compile it, but use it from COPY_RUN (PARALLEL_WORK) once larger
+    work has."""
 
     class Wrapper:
         signatures: list = []
@@ -220,3 +223,9 @@ def test_copies_share_from_copy_run_only_once_their_parallel_wrapper_is_compiled
     Wrapper.signatures = ["compiled"]
     assert direct_conv.copy_shares(work, Wrapper) == 2
     assert direct_conv.copy_shares(direct_conv.COPY_RUN - 1, Wrapper) == 1
+    Wrapper.signatures = []
+    work = (direct_conv.PARALLEL_WORK + direct_conv.PARALLEL_COMPILE) // 2
+    assert direct_conv.tile_shares(work, Wrapper) == 1
+    assert direct_conv.tile_shares(direct_conv.PARALLEL_COMPILE, Wrapper) == 2
+    Wrapper.signatures = ["compiled"]
+    assert direct_conv.tile_shares(work, Wrapper) == 2

@@ -72,6 +72,7 @@ def test_parallel_and_serial_shares_agree(shape, monkeypatch):
     results = []
     for threshold in (0, 1 << 62):
         monkeypatch.setattr(direct_conv, "PARALLEL_WORK", threshold)
+        monkeypatch.setattr(direct_conv, "PARALLEL_COMPILE", threshold)
         monkeypatch.setattr(direct_conv, "COPY_WORK", threshold)  # padding, cropping, (un)phasing
         monkeypatch.setattr(direct_conv, "COPY_RUN", threshold)
         out, planes = strided_conv.forward(x, weight, bias, stride, pad)

@@ -43,6 +43,12 @@ TILES_PER_JOB = 8
 # running nogil kernels would need no parfor compilation (0.6 s), but each
 # hand-off cost 52-77 us and ResNet-20's step was 7% slower.
 PARALLEL_WORK = 1 << 24
+# Multiply-adds from which that wrapper is compiled (about 0.6 s): the digits
+# demo's evaluation batches (85-94M) then run their convs serially, as fast
+# as shared (warm demo 4.09-4.30 against 4.35-4.78 s), and its cold run skips
+# the compilation (8.09-8.22 against 8.71-8.87 s). ResNet-20's and VGG-16's
+# convs are larger and compile it at their first conv.
+PARALLEL_COMPILE = 1 << 27
 # Elements from which padding and cropping are shared among the threads too
 # (memory-bound copies), and from which they are once their parallel wrapper
 # is compiled: compiling one costs about 0.6 s, which the digits demo's
@@ -112,6 +118,12 @@ def copy_shares(work: int, shared) -> int:
     return shares_for(work, COPY_RUN if shared.signatures else COPY_WORK)
 
 
+def tile_shares(work: int, shared) -> int:
+    """Threads for `work` multiply-adds of a kernel whose parallel wrapper is `shared`: from
+    PARALLEL_COMPILE, or from PARALLEL_WORK once that wrapper is compiled."""
+    return shares_for(work, PARALLEL_WORK if shared.signatures else PARALLEL_COMPILE)
+
+
 def shares_for(work: int, threshold: int) -> int:
     """Threads to share this much work: Numba's thread count (NUMBA_NUM_THREADS) from threshold, else 1."""
     return get_num_threads() if work >= threshold else 1
@@ -157,7 +169,7 @@ def conv(planes: Planes, w, batch: int, out_h: int, swapped: bool = False, flat=
     tiles = -(-batch * flat.shape[2] // TILE_PIXELS)  # tiles span images (direct.conv_share)
     jobs = -(-tiles // tiles_per_job)
     block_jobs = min(packed.shape[0], -(-4 * get_num_threads() // jobs))  # >= 4 jobs a thread
-    shares = shares_for(flat.size * ins * w.shape[2] * w.shape[3], PARALLEL_WORK)
+    shares = tile_shares(flat.size * ins * w.shape[2] * w.shape[3], conv_shared)
     args = (planes.data, packed, flat, planes.taps, tiles_per_job, block_jobs)
     run(conv_share, conv_shared, shares, *args)
     return flat
@@ -218,7 +230,7 @@ def weight_grad(planes: Planes, dyq, offset: int, shape, out_h: int):
     out_channels, channels, kh, kw = shape
     batch, rows, pixels = dyq.shape[0], channels * kh * kw, flat_pixels(out_h, planes.stride)
     per_block = max(1, BLOCK_PIXELS // pixels)
-    shares = min(shares_for(batch * out_channels * rows * pixels, PARALLEL_WORK), -(-batch // per_block))
+    shares = min(tile_shares(batch * out_channels * rows * pixels, weight_grad_shared), -(-batch // per_block))
     partial = np.zeros((shares, -(-out_channels // 4) * 4, -(-rows // 4) * 4), dtype=np.float32)  # one a thread
     args = (planes.data, dyq, offset, partial, planes.taps, pixels, per_block)
     run(weight_grad_share, weight_grad_shared, shares, *args)
