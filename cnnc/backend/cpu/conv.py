@@ -52,8 +52,8 @@ COLUMN_BUDGET = 1 << 19
 # im2col again: LeNet-5's and the digits net's convs, not ResNet-20's
 # first stage (37.7 MiB a layer at batch 64).
 KEEP_COLUMNS = 1 << 22
-# Stride-1 float32 convs run the direct kernels (cnnc.backend.cpu.direct), 2-3x
-# faster than im2col + GEMM; False sends every conv through the GEMMs (tests).
+# float32 convs of Geometry.direct run the direct kernels (cnnc.backend.cpu.direct),
+# 2-3x faster than im2col + GEMM; False sends every conv through the GEMMs (tests).
 DIRECT = True
 
 
@@ -146,15 +146,14 @@ def by_group(a, g: Geometry):
     )
 
 
-def goes_direct(node, x) -> bool:
-    """Whether conv node runs the direct kernels on x (float32, Geometry.direct)."""
-    return DIRECT and x.dtype == np.float32 and geometry(node, x).direct
+def goes_direct(g: Geometry, x) -> bool:
+    """Whether a conv of geometry g runs the direct kernels on x (float32, Geometry.direct)."""
+    return DIRECT and x.dtype == np.float32 and g.direct
 
 
-def direct_forward(node, x, tensors, ctx, relu: bool = False):
+def direct_forward(node, x, g: Geometry, tensors, ctx, relu: bool = False):
     """(out, saved) of conv node through the direct kernels (goes_direct), its bias added and
     ReLU applied in the crop, written into ctx.into where the executor asks."""
-    g = geometry(node, x)
     bias = tensors["bias"] if node.attrs["bias"] else None
     buffer, first = ctx.into or (None, 0)
     place = direct_conv.Place(buffer, first, relu)
@@ -168,9 +167,9 @@ def direct_forward(node, x, tensors, ctx, relu: bool = False):
 
 def conv_forward(node, inputs, tensors, ctx):
     x = np.ascontiguousarray(inputs[0])
-    if goes_direct(node, x):
-        return direct_forward(node, x, tensors, ctx)
     g = geometry(node, x)
+    if goes_direct(g, x):
+        return direct_forward(node, x, g, tensors, ctx)
     weight = tensors["weight"]
     bias = tensors["bias"] if node.attrs["bias"] else None
     out = np.empty((g.batch, g.out_channels, g.out_h, g.out_w), dtype=x.dtype)

@@ -151,14 +151,15 @@ def forward(x, w, bias, pad, place: Place | None = None):
     pad = (PH, PW), plus bias (O,) or None, written to place (crop); planes are what backward reads."""
     planes = padded(x, pad, w.shape[2:], packing(x.shape[0], x.shape[3], pad, w.shape[2:]))
     out_h, out_w = x.shape[2] + 2 * pad[0] - w.shape[2] + 1, x.shape[3] + 2 * pad[1] - w.shape[3] + 1
-    flat = conv(planes, w, planes.data.shape[0], out_h)
+    flat = conv(planes, w, out_h)
     return crop(flat, w.shape[0], (x.shape[0], out_h, out_w), planes.packing, bias, place), planes
 
 
-def conv(planes: Planes, w, batch: int, out_h: int, swapped: bool = False, flat=None):
-    """The tiles' flat output (N, O rounded up to TILE_CHANNELS, pixels): output row y at y*planes.stride,
-    written into flat if given. With swapped, the conv by w's flipped kernels with in and out
+def conv(planes: Planes, w, out_h: int, swapped: bool = False, flat=None):
+    """The tiles' flat output (planes, O rounded up to TILE_CHANNELS, pixels): output row y at
+    y*planes.stride, laid out as planes.packing, written into flat if given. With swapped, the conv by w's flipped kernels with in and out
     channels swapped (dx's)."""
+    batch = planes.data.shape[0]
     outs, ins = (w.shape[1], w.shape[0]) if swapped else w.shape[:2]
     packed = np.empty((-(-outs // TILE_CHANNELS), ins, w.shape[2] * w.shape[3], TILE_CHANNELS), dtype=np.float32)
     pack_weights(w, packed, swapped)
@@ -221,7 +222,7 @@ def backward(planes: Planes, dy, w, pad, input_shape, wants_dx: bool):
     dw = weight_grad(planes, dyq, offset, w.shape, out_h)
     if not wants_dx:
         return dw, None
-    flat = conv(dy_planes, w, dy_planes.data.shape[0], input_shape[0], swapped=True)
+    flat = conv(dy_planes, w, input_shape[0], swapped=True)
     return dw, crop(flat, channels, (batch, *input_shape), layout)
 
 

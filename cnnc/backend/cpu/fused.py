@@ -19,7 +19,7 @@ import numpy as np
 
 from .. import Kernel
 from .activations import activate, activation_grad
-from .conv import direct_forward, goes_direct
+from .conv import direct_forward, geometry, goes_direct
 from .registry import KERNELS, register
 
 
@@ -41,8 +41,9 @@ def fused_kernel(base: str) -> Kernel:
     def forward(node, inputs, tensors, ctx):
         if base == "conv" and node.attrs["activation"] == "relu" and not node.attrs["residual"]:
             x = np.ascontiguousarray(inputs[0])
-            if goes_direct(node, x):  # bias and ReLU in the direct conv's crop: no pass of their own
-                y, base_saved = direct_forward(base_node(node, base, True), x, tensors, ctx, relu=True)
+            g = geometry(node, x)
+            if goes_direct(g, x):  # bias and ReLU in the direct conv's crop: no pass of their own
+                y, base_saved = direct_forward(base_node(node, base, True), x, g, tensors, ctx, relu=True)
                 return y, ((base_saved, y, y) if ctx.training else None)  # ReLU's backward reads y alone
         own_bias = base_adds_bias(node, ctx.training)
         z, base_saved = KERNELS[base].forward(base_node(node, base, own_bias), inputs[:1], tensors, ctx)

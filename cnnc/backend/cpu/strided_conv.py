@@ -63,7 +63,7 @@ def forward(x, w, bias, stride, pad, place: Place | None = None):
     taps = [slot_of[a % stride[0], b % stride[1]] * length + a // stride[0] * row + b // stride[1]
             for a in range(kh) for b in range(kw)]  # fmt: skip
     planes = Planes(data, Packing(1, 0, row), tap_table(taps))
-    flat = conv(planes, w, batch, out_h)
+    flat = conv(planes, w, out_h)
     return crop(flat, w.shape[0], (batch, out_h, out_w), planes.packing, bias, place), planes
 
 
@@ -88,7 +88,7 @@ def input_grad(dy, w, stride, pad, input_shape):
     flat = np.empty((len(slots), batch, blocks, flat_pixels(rows, row)), dtype=np.float32)
     for k, (p, q) in enumerate(slots.tolist()):
         kernel, taps = phase_kernel(w, stride, (p, q), (rh, rw), row)
-        conv(Planes(data, Packing(1, 0, row), taps), kernel, batch, rows, flat=flat[k])
+        conv(Planes(data, Packing(1, 0, row), taps), kernel, rows, flat=flat[k])
     slot_of = np.full(stride, -1, dtype=np.int64)
     slot_of[slots[:, 0], slots[:, 1]] = np.arange(len(slots))
     dx = np.empty((batch, w.shape[1], height, width), dtype=np.float32)
